@@ -1,0 +1,297 @@
+"""Typed configuration: one YAML file, loaded and validated once, with errors that name file, key and reason.
+
+Where the file comes from, in order: the ``path`` argument, the ``LLMMON_CONFIG`` environment variable, the
+embedded defaults shipped with the package (``llmmon/defaults/llmmon.yaml``). String values may reference the
+environment as ``${VAR}`` or ``${VAR:-default}``. Relative paths resolve against the config file's folder, or, for
+the embedded defaults, against ``LLMMON_HOME`` (else the current directory).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from llmmon.errors import ConfigError
+
+CONFIG_ENV = "LLMMON_CONFIG"
+HOME_ENV = "LLMMON_HOME"
+DEFAULTS_PATH = Path(__file__).parent / "defaults" / "llmmon.yaml"
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Strict):
+    """Where a secret comes from: an environment variable or an Airflow connection (never the file itself)."""
+
+    env: str | None = None
+    airflow_connection: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.airflow_connection is None):
+            raise ValueError("give exactly one of 'env' or 'airflow_connection'")
+        return self
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env else f"airflow_connection:{self.airflow_connection}"
+
+
+class EndpointConfig(_Strict):
+    """An OpenAI-compatible endpoint: where it is, which model it serves, how hard to push it."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    base_url: str
+    model: str
+    model_version: str = "unversioned"
+    api_key: SecretRef | None = None
+    stream: bool = True
+    timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    max_concurrency: Annotated[int, Field(ge=1, le=1024)] = 16
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 4
+    backoff_base_s: Annotated[float, Field(ge=0)] = 0.5
+    backoff_max_s: Annotated[float, Field(gt=0)] = 20.0
+    max_tokens: Annotated[int, Field(ge=1)] = 512
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.0
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8765/v1")
+        return v.rstrip("/")
+
+
+class Price(_Strict):
+    """USD per million tokens for one model id, effective from a date (the latest effective entry wins)."""
+
+    model: str
+    input_per_mtok: Annotated[float, Field(ge=0)]
+    output_per_mtok: Annotated[float, Field(ge=0)]
+    effective_from: dt.date
+
+
+class Thresholds(_Strict):
+    """When a golden-set run counts as a regression against its baseline."""
+
+    pass_rate_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
+    intent_pass_rate_drop: Annotated[float, Field(ge=0, le=1)] = 0.10
+    min_intent_examples: Annotated[int, Field(ge=1)] = 10
+    error_budget: Annotated[float, Field(ge=0, le=1)] = 0.05
+
+
+class WebhookConfig(_Strict):
+    """A generic JSON webhook; the URL is a secret (it often embeds a token)."""
+
+    url: SecretRef
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+
+
+class AlertsConfig(_Strict):
+    webhook: WebhookConfig | None = None
+
+
+class WarehouseConfig(_Strict):
+    url: str = "sqlite:///.llmmon/warehouse.db"
+
+
+class EvalConfig(_Strict):
+    """How a golden-set eval is run."""
+
+    shards: Annotated[int, Field(ge=1, le=1024)] = 4
+    progress_interval_s: Annotated[float, Field(gt=0)] = 10.0
+
+
+class Settings(_Strict):
+    """The whole llmmon configuration."""
+
+    warehouse: WarehouseConfig = WarehouseConfig()
+    golden_sets_dir: str = "golden_sets"
+    default_suite: str = "customer_support"
+    default_endpoint: str | None = None
+    endpoints: list[EndpointConfig]
+    prices: list[Price] = []
+    thresholds: Thresholds = Thresholds()
+    alerts: AlertsConfig = AlertsConfig()
+    eval: EvalConfig = EvalConfig()
+    source: str = Field(default="<memory>", exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [e.name for e in self.endpoints]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"endpoint names must be unique; repeated: {', '.join(dupes)}")
+        if not self.endpoints:
+            raise ValueError("declare at least one endpoint")
+        if self.default_endpoint is not None and self.default_endpoint not in names:
+            raise ValueError(f"default_endpoint {self.default_endpoint!r} is not one of the endpoints: {names}")
+        seen = set()
+        for p in self.prices:
+            if (p.model, p.effective_from) in seen:
+                raise ValueError(f"prices: model {p.model!r} has two entries effective {p.effective_from}")
+            seen.add((p.model, p.effective_from))
+        return self
+
+    def endpoint(self, name: str | None = None) -> EndpointConfig:
+        """The endpoint called ``name`` (default: ``default_endpoint`` or the first one)."""
+        name = name or self.default_endpoint or self.endpoints[0].name
+        for e in self.endpoints:
+            if e.name == name:
+                return e
+        known = ", ".join(e.name for e in self.endpoints)
+        raise ConfigError(f"unknown endpoint {name!r} (configured in {self.source}: {known})")
+
+
+def _expand_env(value: object, env: dict[str, str]) -> object:
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise KeyError(name)
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, env) for v in value]
+    return value
+
+
+def _format_validation_error(source: str, err: ValidationError) -> str:
+    lines = [f"invalid llmmon configuration in {source}:"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<top level>"
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {source}: key '{key}': {msg}")
+    return "\n".join(lines)
+
+
+def _resolve_path(value: str, base: Path) -> str:
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def _resolve_sqlite_url(url: str, base: Path) -> str:
+    # sqlite:///relative/path.db -> absolute, so every process (worker, CLI, test) means the same file.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
+        return prefix + _resolve_path(url[len(prefix):], base)
+    return url
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The configuration file that :func:`load_settings` would read."""
+    if path is not None:
+        return Path(path)
+    env_path = os.environ.get(CONFIG_ENV)
+    return Path(env_path) if env_path else DEFAULTS_PATH
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load and validate the configuration; raise :class:`ConfigError` naming file, key and reason."""
+    env = dict(os.environ if env is None else env)
+    file = config_path(path) if path is not None or CONFIG_ENV not in env else Path(env[CONFIG_ENV])
+    source = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        hint = f" (set by {CONFIG_ENV})" if path is None and CONFIG_ENV in env else ""
+        raise ConfigError(f"configuration file {source}{hint} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"configuration file {source} cannot be read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"configuration file {source}{where}: not valid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration file {source}: the top level must be a mapping of keys")
+    try:
+        raw = _expand_env(raw, env)
+    except KeyError as exc:
+        raise ConfigError(
+            f"configuration file {source}: environment variable {exc.args[0]} is referenced but not set "
+            "(use ${VAR:-default} to give a default)"
+        ) from None
+
+    base = file.parent if file != DEFAULTS_PATH else Path(env.get(HOME_ENV) or os.getcwd())
+    try:
+        settings = Settings.model_validate({**raw, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(source, exc)) from None
+    return settings.model_copy(
+        update={
+            "golden_sets_dir": _resolve_path(settings.golden_sets_dir, base),
+            "warehouse": WarehouseConfig(url=_resolve_sqlite_url(settings.warehouse.url, base)),
+        }
+    )
+
+
+SecretResolver = Callable[[SecretRef], str]
+
+
+def env_secret_resolver(env: dict[str, str] | None = None) -> SecretResolver:
+    """Resolve secrets from the environment only; Airflow connections are read as ``AIRFLOW_CONN_<ID>``.
+
+    Inside Airflow, ``plugins/llmmon_airflow`` supplies a resolver backed by Airflow's connection API instead.
+    For a connection, the secret is its password, or its full URL for HTTP-style connections with no password.
+    """
+    source = os.environ if env is None else env
+
+    def resolve(ref: SecretRef) -> str:
+        if ref.env is not None:
+            value = source.get(ref.env)
+            if not value:
+                raise ConfigError(f"secret {ref.describe()}: environment variable {ref.env} is not set")
+            return value
+        var = f"AIRFLOW_CONN_{ref.airflow_connection.upper()}"
+        value = source.get(var)
+        if not value:
+            raise ConfigError(
+                f"secret {ref.describe()}: no Airflow connection available outside Airflow "
+                f"(looked in environment variable {var})"
+            )
+        return connection_secret_from_uri(value)
+
+    return resolve
+
+
+def connection_secret_from_uri(value: str) -> str:
+    """The secret held by an Airflow connection given as URI or JSON: its password, else its URL."""
+    import json
+    from urllib.parse import unquote, urlsplit
+
+    if value.lstrip().startswith("{"):
+        data = json.loads(value)
+        if data.get("password"):
+            return str(data["password"])
+        extra = data.get("extra") or {}
+        if isinstance(extra, str):
+            extra = json.loads(extra or "{}")
+        if extra.get("url"):
+            return str(extra["url"])
+        host = data.get("host") or ""
+        return str(host)
+    parts = urlsplit(value)
+    if parts.password:
+        return unquote(parts.password)
+    return value
+
+
+Stage = Literal["daily", "deploy", "canary", "shadow", "manual"]
