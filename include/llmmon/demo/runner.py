@@ -1,0 +1,138 @@
+"""``llmmon demo`` (``make demo``): golden_eval through Airflow for v1, then for v2 as a deploy triggers it.
+
+The library never imports Airflow: the demo drives the ``airflow`` command of the same environment
+(``airflow dags test``, which runs a DAG run in-process with the real scheduler logic) against this project's
+``dags/`` and ``plugins/``, with a throw-away AIRFLOW_HOME. The demo model server and a webhook receiver run in
+this process on 127.0.0.1; results go to the configured warehouse (a SQLite file by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class WebhookReceiver:
+    """A local JSON webhook endpoint that keeps what it receives (stands in for Slack/PagerDuty in the demo)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    received.append(json.loads(body))
+                except ValueError:
+                    received.append({"raw": body.decode(errors="replace")})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/alerts"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _project_dir() -> Path:
+    return Path(os.environ.get("LLMMON_HOME") or os.getcwd()).resolve()
+
+
+def _airflow_env(home: Path, project: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(project / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "LLMMON_HOME": str(project),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def _run(cmd: list[str], env: dict[str, str], log_path: Path, what: str) -> None:
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    took = time.monotonic() - started
+    if proc.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}, {took:.0f}s); log {log_path}:\n{tail}")
+    print(f"  {what}: done in {took:.0f}s (log: {log_path})", flush=True)
+
+
+def run_demo(keep_home: bool = False) -> int:
+    from llmmon.config import load_settings
+    from llmmon.demo.server import DemoServer, DemoServerConfig
+    from llmmon.report import format_example_queries, format_run_report, run_report
+    from llmmon.warehouse import Warehouse
+
+    project = _project_dir()
+    os.environ.setdefault("LLMMON_HOME", str(project))
+    settings = load_settings()
+    state = project / ".llmmon"
+    home = state / "airflow-demo"
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    warehouse = Warehouse(settings.warehouse.url)
+    warehouse.upgrade()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+
+    print("llmmon demo: golden_eval through Airflow, v1 (baseline) then v2 (a degraded deploy)", flush=True)
+    with DemoServer(DemoServerConfig(port=0, golden_sets_dir=settings.golden_sets_dir)) as server, \
+            WebhookReceiver() as receiver:
+        print(f"  demo model server: {server.base_url}; alert webhook receiver: {receiver.url}", flush=True)
+        env = _airflow_env(home, project, {"LLMMON_DEMO_URL": server.base_url,
+                                           "LLMMON_ALERT_WEBHOOK_URL": receiver.url})
+        _run([airflow, "db", "migrate"], env, home / "db-migrate.log", "airflow db migrate")
+        run_keys = []
+        for model, version in (("llmmon-demo-v1", "v1"), ("llmmon-demo-v2", "v2")):
+            deploy_id = f"demo-{stamp}-{version}"
+            conf = {"endpoint": "demo", "model": model, "model_version": version, "deploy_id": deploy_id,
+                    "stage": "deploy"}
+            _run([airflow, "dags", "test", "golden_eval", "--conf", json.dumps(conf)], env,
+                 home / f"golden_eval-{version}.log", f"airflow dags test golden_eval (deploy {version})")
+            runs = warehouse.latest_eval_runs(limit=1, deploy_id=deploy_id)
+            if not runs:
+                raise RuntimeError(f"no eval run recorded for deploy {deploy_id}; see {home}")
+            run_keys.append(runs[0]["run_key"])
+
+    print()
+    for key in run_keys:
+        print(format_run_report(run_report(warehouse, key)))
+        print()
+    print(f"Webhook notifications received: {len(receiver.received)}")
+    for payload in receiver.received:
+        print(f"  {payload.get('severity')}: {payload.get('subject')} "
+              f"{payload.get('baseline_value', 0):.1%} -> {payload.get('value', 0):.1%}")
+    print()
+    print(format_example_queries(settings.warehouse.url))
+    if not keep_home:
+        shutil.rmtree(home, ignore_errors=True)
+    return 0

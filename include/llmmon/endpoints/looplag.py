@@ -1,0 +1,99 @@
+"""Event-loop lag: how late the client's own event loop runs, so its overload is never reported as the model's.
+
+A monitor task asks to wake every ``interval_s`` and records how late it actually woke. When the loop is busy
+(parsing, building requests, anything CPU-bound), every callback waits — including the one that reads the first
+token — so a timing taken during high lag overstates the endpoint's latency by up to that lag.
+
+Calls take a :meth:`LoopLagMonitor.mark` when they send and ask :meth:`LoopLagMonitor.max_since` when they
+finish: the worst lag seen in between, including a wake-up that is overdue right now (the monitor may be stuck
+behind the very callback asking).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+
+
+class LoopLagMonitor:
+    """Samples event-loop lag (ms) while at least one user holds it (:meth:`acquire` / :meth:`release`)."""
+
+    def __init__(self, interval_s: float = 0.005) -> None:
+        if not interval_s > 0:
+            raise ValueError(f"loop-lag interval must be positive, got {interval_s!r}")
+        self.interval_s = interval_s
+        self.lags_ms: list[float] = []
+        self._users = 0
+        self._task: asyncio.Task[None] | None = None
+        self._due: float | None = None  # loop.time() at which the pending wake-up is due
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Start sampling (if not already) on the running loop."""
+        self._users += 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="llmmon-loop-lag")
+
+    def release(self) -> None:
+        """Stop sampling when the last user releases."""
+        self._users = max(0, self._users - 1)
+        if self._users == 0 and self._task is not None:
+            self._task.cancel()
+            self._task = None
+            self._due = None
+
+    async def aclose(self) -> None:
+        """Stop sampling now, whoever still holds the monitor."""
+        self._users = 0
+        task, self._task, self._due = self._task, None, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.interval_s
+        append = self.lags_ms.append
+        while True:
+            due = self._due = loop.time() + interval
+            await asyncio.sleep(interval)
+            lag = loop.time() - due
+            # asyncio may fire a timer up to one clock-resolution early; that is no lag.
+            append(lag * 1000.0 if lag > 0 else 0.0)
+
+    # -- reading -------------------------------------------------------------------------------------
+    def mark(self) -> int:
+        """A position to measure from (the number of samples so far)."""
+        return len(self.lags_ms)
+
+    def overdue_ms(self) -> float:
+        """How late the pending wake-up already is (0 when it is not due yet or the monitor is idle)."""
+        if self._due is None:
+            return 0.0
+        late = asyncio.get_running_loop().time() - self._due
+        return late * 1000.0 if late > 0 else 0.0
+
+    def max_since(self, mark: int) -> float:
+        """The worst lag (ms) seen since ``mark``, including the wake-up overdue right now."""
+        recent = self.lags_ms[mark:]
+        worst = max(recent) if recent else 0.0
+        return max(worst, self.overdue_ms())
+
+    def summary(self, mark: int = 0) -> tuple[float, float, float]:
+        """(p50, p95, max) of the lag samples since ``mark``, in ms; zeros when there are none."""
+        samples = sorted(self.lags_ms[mark:])
+        if not samples:
+            return 0.0, 0.0, 0.0
+        return percentile(samples, 0.50), percentile(samples, 0.95), samples[-1]
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The q-quantile of already sorted values, by linear interpolation (numpy's default method)."""
+    if not sorted_values:
+        return math.nan
+    pos = (len(sorted_values) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)

@@ -1,0 +1,88 @@
+"""Readable summaries of eval runs, for the terminal (``llmmon report``, ``make demo``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXAMPLE_QUERIES = {
+    "Pass rate per run, newest first": (
+        "SELECT run_key, model_version, stage, verdict, ROUND(pass_rate, 3) AS pass_rate, n_errors, finished_at\n"
+        "FROM eval_runs WHERE status = 'success' ORDER BY finished_at DESC LIMIT 10;"
+    ),
+    "Per-intent pass rate of every run": (
+        "SELECT r.model_version, s.value AS intent, s.n, ROUND(s.pass_rate, 3) AS pass_rate\n"
+        "FROM eval_summaries s JOIN eval_runs r USING (run_key)\n"
+        "WHERE s.dimension = 'intent' ORDER BY s.value, r.finished_at;"
+    ),
+    "Examples that passed on the baseline and fail on the latest run": (
+        "SELECT c.example_id, c.intent, c.output, c.expected\n"
+        "FROM eval_runs r JOIN eval_results c ON c.run_key = r.run_key\n"
+        "JOIN eval_results b ON b.run_key = r.baseline_run_key AND b.example_id = c.example_id AND b.trial = c.trial\n"
+        "WHERE r.run_key = (SELECT run_key FROM eval_runs WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1)\n"
+        "  AND b.passed AND NOT c.passed LIMIT 20;"
+    ),
+}
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{1000 * x:.0f} ms"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def run_report(warehouse, run_key: str) -> dict[str, Any]:
+    """Everything the terminal summary shows about one run, read back from the warehouse."""
+    run = warehouse.get_eval_run(run_key)
+    if run is None:
+        raise KeyError(run_key)
+    return {
+        "run": dict(run),
+        "summaries": [dict(s) for s in warehouse.eval_summaries(run_key)],
+        "alerts": [dict(a) for a in warehouse.alerts_for_run(run_key)],
+    }
+
+
+def format_run_report(report: dict[str, Any]) -> str:
+    """Overall and per-intent pass rates, timings, tokens, cost, the verdict and the alerts of one run."""
+    run = report["run"]
+    lines = [
+        f"Run {run['run_key']}",
+        f"  suite {run['suite']}@{run['suite_version']}  endpoint {run['endpoint']}  model {run['model']} "
+        f"(version {run['model_version']}, stage {run['stage']}{', deploy ' + run['deploy_id'] if run.get('deploy_id') else ''})",
+        f"  status {run['status']}" + (f": {run['error']}" if run.get("error") else ""),
+    ]
+    if run["status"] == "success":
+        lines += [
+            f"  pass rate {_pct(run['pass_rate'])} ({run['n_passed']}/{run['n_calls']}), endpoint errors {run['n_errors']}",
+            f"  TTFT p50 {_ms(run['ttft_p50_s'])}  p95 {_ms(run['ttft_p95_s'])}   latency p95 {_ms(run['latency_p95_s'])}",
+            f"  tokens in {run['input_tokens']:,} / out {run['output_tokens']:,}   cost ${run['cost_usd']:.4f}"
+            + (f"   (client timing suspect for {_pct(run['timing_suspect_share'])} of calls)"
+               if run.get("timing_suspect_share") else ""),
+            "  per intent:",
+        ]
+        for s in report["summaries"]:
+            if s["dimension"] == "intent":
+                lines.append(f"    {s['value']:<16} {_pct(s['pass_rate']):>7}  (n={s['n']}, errors {s['n_errors']})")
+        details = run.get("verdict_details") or {}
+        lines.append(f"  verdict vs baseline: {run.get('verdict') or 'not compared'}"
+                     + (f" (baseline {run['baseline_run_key']})" if run.get("baseline_run_key") else ""))
+        if details.get("reason"):
+            lines.append(f"    {details['reason']}")
+    if report["alerts"]:
+        lines.append("  alerts fired:")
+        for a in report["alerts"]:
+            lines.append(f"    {a['message']}  [notify: {a.get('notify_status') or 'pending'}]")
+    else:
+        lines.append("  alerts fired: none")
+    return "\n".join(lines)
+
+
+def format_example_queries(warehouse_url: str) -> str:
+    lines = [f"Warehouse: {warehouse_url}", "Try, for example:"]
+    if warehouse_url.startswith("sqlite:///"):
+        lines[1] = f"Try, for example (sqlite3 {warehouse_url.removeprefix('sqlite:///')}):"
+    for title, sql in EXAMPLE_QUERIES.items():
+        lines += ["", f"-- {title}", sql]
+    return "\n".join(lines)
