@@ -46,7 +46,7 @@ DEMO_V2 = ModelProfile(
     jitter_ms=40.0,
     wrong_rate=0.03,
     intent_wrong_rates={"refund": 0.40, "billing": 0.40},
-    missing_field_rate=0.25,
+    missing_field_rate=0.15,
     fingerprint="fp_llmmon_demo_v2",
 )
 DEFAULT_MODELS: tuple[ModelProfile, ...] = (DEMO_V1, DEMO_V2)

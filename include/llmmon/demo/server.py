@@ -6,7 +6,7 @@ per seed, model and input), streams with a controlled time to first token, and i
 Everything is decided up front or by a stable hash, so two servers with the same seed answer alike.
 
 Routes: ``GET /v1/models``, ``POST /v1/chat/completions`` (stream or not), ``GET /healthz`` and the admin API
-``/admin/config``, ``/admin/faults``, ``/admin/stats``, ``/admin/reset`` (see docs/demo-server.md).
+``/admin/config``, ``/admin/faults``, ``/admin/stats``, ``/admin/reset``.
 """
 
 from __future__ import annotations
@@ -226,6 +226,23 @@ class _Completion:
     max_tokens: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """A planned reply: what to send and when (seconds after the request arrived)."""
+
+    id: str
+    created: int
+    profile: ModelProfile
+    pieces: tuple[str, ...]
+    finish_reason: str
+    usage: dict[str, int]
+    ttft_s: float
+    latency_s: float
+
+    def headers(self) -> dict[str, str]:
+        return {TTFT_HEADER: _fmt_ms(self.ttft_s), LATENCY_HEADER: _fmt_ms(self.latency_s)}
+
+
 def _parse_request(body: Any) -> _Completion | web.Response:
     """The request, or the 400 response that explains what is wrong with it."""
     if not isinstance(body, dict):
@@ -365,34 +382,28 @@ async def _answer(
         # A stall before anything is sent (headers included); the answer keeps its own timing after it.
         await _sleep_until(loop, start + state.hang_s)
         ttft_applied, latency_applied = state.hang_s + ttft, state.hang_s + latency
-    headers = {TTFT_HEADER: _fmt_ms(ttft_applied), LATENCY_HEADER: _fmt_ms(latency_applied)}
-    meta = (f"chatcmpl-demo{state.config.seed}x{number:07d}", state.created, profile)
+    reply = _Reply(
+        id=f"chatcmpl-demo{state.config.seed}x{number:07d}",
+        created=int(time.time()),
+        profile=profile,
+        pieces=pieces,
+        finish_reason=finish_reason,
+        usage=usage,
+        ttft_s=ttft_applied,
+        latency_s=latency_applied,
+    )
     if req.stream:
-        return await _stream(
-            request,
-            state,
-            meta,
-            pieces,
-            finish_reason,
-            usage,
-            req.include_usage,
-            start,
-            ttft_applied,
-            latency_applied,
-            headers,
-            cut=fault == "cut",
-        )
+        return await _stream(request, state, reply, start, req.include_usage, cut=fault == "cut")
     await _sleep_until(loop, start + (latency_applied / 2 if fault == "cut" else latency_applied))
     if fault == "cut":
         _cut(request)
         return web.Response()
-    id_, created, _ = meta
     state.stats.completed += 1
     return _json(
         {
-            "id": id_,
+            "id": reply.id,
             "object": "chat.completion",
-            "created": created,
+            "created": reply.created,
             "model": profile.name,
             "system_fingerprint": profile.fingerprint,
             "choices": [
@@ -405,7 +416,7 @@ async def _answer(
             ],
             "usage": usage,
         },
-        headers=headers,
+        headers=reply.headers(),
     )
 
 
@@ -416,23 +427,12 @@ def _cut(request: web.Request) -> None:
 
 
 async def _stream(
-    request: web.Request,
-    state: DemoState,
-    meta: tuple[str, int, ModelProfile],
-    pieces: tuple[str, ...],
-    finish_reason: str,
-    usage: dict[str, int],
-    include_usage: bool,
-    start: float,
-    ttft: float,
-    latency: float,
-    headers: dict[str, str],
-    cut: bool,
+    request: web.Request, state: DemoState, reply: _Reply, start: float, include_usage: bool, cut: bool
 ) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
-    id_, created, profile = meta
+    profile, pieces = reply.profile, reply.pieces
     head = (
-        f'data: {{"id":"{id_}","object":"chat.completion.chunk","created":{created},'
+        f'data: {{"id":"{reply.id}","object":"chat.completion.chunk","created":{reply.created},'
         f'"model":{_DUMPS(profile.name)},"system_fingerprint":{_DUMPS(profile.fingerprint)},'
     )
     usage_null = ',"usage":null' if include_usage else ""
@@ -442,12 +442,12 @@ async def _stream(
     piece_post = '},"logprobs":null,"finish_reason":null}]' + usage_null + "}\n\n"
 
     resp = web.StreamResponse(
-        headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        headers={**reply.headers(), "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     n = len(pieces)
     cut_after = max(1, n // 2) if cut else n + 1
-    first_at = start + ttft
-    span = latency - ttft
+    first_at = start + reply.ttft_s
+    span = reply.latency_s - reply.ttft_s
     try:
         await resp.prepare(request)
         await _sleep_until(loop, first_at)
@@ -457,20 +457,19 @@ async def _stream(
         st.late_count += 1
         st.late_sum_s += lateness
         st.late_max_s = max(st.late_max_s, lateness)
-        for i in range(1, n):
-            if i >= cut_after:
-                break
+        for i in range(1, min(n, cut_after)):
             await _sleep_until(loop, first_at + span * i / (n - 1))
             await resp.write((piece_pre + _DUMPS(pieces[i]) + piece_post).encode())
         if cut_after <= n:
             _cut(request)
             return resp
         tail = (
-            head + f'"choices":[{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":"{finish_reason}"}}]'
+            head
+            + f'"choices":[{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":"{reply.finish_reason}"}}]'
         )
         tail += usage_null + "}\n\n"
         if include_usage:
-            tail += head + '"choices":[],"usage":' + _DUMPS(usage) + "}\n\n"
+            tail += head + '"choices":[],"usage":' + _DUMPS(reply.usage) + "}\n\n"
         await resp.write((tail + "data: [DONE]\n\n").encode())
         await resp.write_eof()
     except ConnectionError:

@@ -91,6 +91,8 @@ class _Attempt:
     started: float  # perf_counter when the attempt began (before the SDK builds the request)
     sent: float | None = None  # perf_counter when the request reached the transport
     in_body: bool = False  # response headers arrived; failures from here on hit the body
+    first_token_lag_ms: float | None = None  # loop lag when the first token was timestamped
+    end_lag_ms: float = 0.0  # loop lag when the end was timestamped
 
 
 @dataclass
@@ -265,7 +267,6 @@ class EndpointClient:
             attempts += 1
             att = _Attempt(started=time.perf_counter())
             started_at = time.time()
-            mark = self.lag.mark()
             token = _ATTEMPT.set(att)
             try:
                 reply = await self._attempt(body, att)
@@ -281,7 +282,7 @@ class EndpointClient:
                               failure.error_type, attempts, req.key, delay)
                     await asyncio.sleep(delay)
                     continue
-                lag = self.lag.max_since(mark)
+                lag = self.lag.lag_now_ms()
                 return CallResult(
                     key=req.key,
                     request_model=ep.model,
@@ -295,7 +296,7 @@ class EndpointClient:
                 )
             finally:
                 _ATTEMPT.reset(token)
-            return self._success(req, reply, att, started_at, attempts, failures, mark)
+            return self._success(req, reply, att, started_at, attempts, failures)
 
     async def _attempt(self, body: dict[str, Any], att: _Attempt) -> _Reply:
         client = self._client()
@@ -306,17 +307,22 @@ class EndpointClient:
                 if not body["stream"]:
                     raw = await resp.read()
                     ended = time.perf_counter()
+                    att.end_lag_ms = self.lag.lag_now_ms()
                     output, reason, model, usage = parse_completion(raw)
                     return _Reply(output, reason, model, usage, None, ended, server_ttft)
                 decoder, acc = SSEDecoder(), ChatAccumulator()
+                lag = self.lag
                 async for chunk in resp.iter_bytes():
                     for event, data in decoder.feed(chunk):
                         if not acc.done:  # after [DONE] read on to the end so the connection is reused
                             acc.add_event(event, data)
+                    if att.first_token_lag_ms is None and acc.first_token_at is not None:
+                        att.first_token_lag_ms = lag.lag_now_ms()
                 for event, data in decoder.flush():
                     if not acc.done:
                         acc.add_event(event, data)
                 ended = time.perf_counter()
+                att.end_lag_ms = lag.lag_now_ms()
                 if not acc.complete:
                     raise StreamProtocolError("stream ended without a finish reason or [DONE]")
                 return _Reply(acc.output, acc.finish_reason, acc.model, acc.usage, acc.first_token_at, ended,
@@ -324,7 +330,7 @@ class EndpointClient:
 
     def _success(
         self, req: ChatRequest, reply: _Reply, att: _Attempt, started_at: float, attempts: int,
-        failures: list[Failure], mark: int,
+        failures: list[Failure],
     ) -> CallResult:
         sent = att.sent if att.sent is not None else att.started
         input_tokens, output_tokens = usage_tokens(reply.usage)
@@ -336,7 +342,7 @@ class EndpointClient:
                 cost = self.prices.cost(reply.model, input_tokens, output_tokens, day)
             if cost is None:
                 cost = self.prices.cost(model, input_tokens, output_tokens, day)
-        lag = self.lag.max_since(mark)
+        lag = max(att.first_token_lag_ms or 0.0, att.end_lag_ms)
         return CallResult(
             key=req.key,
             output=reply.output,

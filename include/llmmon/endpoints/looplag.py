@@ -4,9 +4,11 @@ A monitor task asks to wake every ``interval_s`` and records how late it actuall
 (parsing, building requests, anything CPU-bound), every callback waits — including the one that reads the first
 token — so a timing taken during high lag overstates the endpoint's latency by up to that lag.
 
-Calls take a :meth:`LoopLagMonitor.mark` when they send and ask :meth:`LoopLagMonitor.max_since` when they
-finish: the worst lag seen in between, including a wake-up that is overdue right now (the monitor may be stuck
-behind the very callback asking).
+A call asks :meth:`LoopLagMonitor.lag_now_ms` at the moment it takes a timestamp (first token, end of stream):
+how long the loop has been busy up to now. If the monitor's wake-up is overdue by ``d``, the loop has not been
+free for ``d``, so bytes that arrived in that stretch waited up to ``d`` (plus at most one interval) before the
+timestamp was taken. A busy stretch that ended before the bytes arrived (say, while 32 requests were being
+built and sent) does not distort the timestamp, so it is not held against the call.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class LoopLagMonitor:
             raise ValueError(f"loop-lag interval must be positive, got {interval_s!r}")
         self.interval_s = interval_s
         self.lags_ms: list[float] = []
+        self.woke: list[float] = []  # loop.time() of each wake-up, parallel to lags_ms
         self._users = 0
         self._task: asyncio.Task[None] | None = None
         self._due: float | None = None  # loop.time() at which the pending wake-up is due
@@ -55,13 +58,15 @@ class LoopLagMonitor:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         interval = self.interval_s
-        append = self.lags_ms.append
+        append, append_woke = self.lags_ms.append, self.woke.append
         while True:
             due = self._due = loop.time() + interval
             await asyncio.sleep(interval)
-            lag = loop.time() - due
+            now = loop.time()
+            lag = now - due
             # asyncio may fire a timer up to one clock-resolution early; that is no lag.
             append(lag * 1000.0 if lag > 0 else 0.0)
+            append_woke(now)
 
     # -- reading -------------------------------------------------------------------------------------
     def mark(self) -> int:
@@ -74,6 +79,18 @@ class LoopLagMonitor:
             return 0.0
         late = asyncio.get_running_loop().time() - self._due
         return late * 1000.0 if late > 0 else 0.0
+
+    def lag_now_ms(self) -> float:
+        """How long (ms) the loop may have kept a callback running now from running: the wake-up overdue now,
+        or the lag of a wake-up within the last interval (the same busy stretch may still be going on)."""
+        worst = self.overdue_ms()
+        if self.woke:
+            recent = asyncio.get_running_loop().time() - self.interval_s
+            i = len(self.woke) - 1
+            while i >= 0 and self.woke[i] >= recent:
+                worst = max(worst, self.lags_ms[i])
+                i -= 1
+        return worst
 
     def max_since(self, mark: int) -> float:
         """The worst lag (ms) seen since ``mark``, including the wake-up overdue right now."""

@@ -30,7 +30,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from llmmon.warehouse.store import make_engine
+from llmmon.warehouse.store import READ_ONLY, make_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "llmmon_alembic_version"
@@ -108,6 +108,7 @@ def current_revision(target: str | Engine) -> str | None:
     engine, dispose = _with_engine(target)
     try:
         with engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
             ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             return ctx.get_current_revision()
     finally:

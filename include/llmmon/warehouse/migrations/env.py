@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-
 from llmmon.warehouse.schema import UTCDateTime, metadata
 
 config = context.config

@@ -78,7 +78,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("deploy_id", name="pk_deployments"),
         comment="Every deployment of a model, prompt or index to an endpoint, one row per deploy_id.",
     )
-
     op.create_index("ix_deployments_endpoint_deployed_at", "deployments", ["endpoint", "deployed_at"])
 
     op.create_table(
@@ -193,7 +192,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_key", name="pk_eval_runs"),
         comment="One row per golden-set eval run, with its aggregate metrics and verdict.",
     )
-
     op.create_index(
         "ix_eval_runs_baseline",
         "eval_runs",
@@ -451,9 +449,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("alert_id", name="pk_alerts"),
         comment="Alerts raised by llmmon rules and the state of their notification.",
     )
-
     op.create_index("ix_alerts_dedup_key", "alerts", ["dedup_key"])
-
     op.create_index("ix_alerts_source_run_key", "alerts", ["source_run_key"])
 
 

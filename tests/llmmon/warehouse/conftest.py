@@ -1,0 +1,93 @@
+"""Warehouse fixtures: a fresh, empty warehouse on SQLite and on the real PostgreSQL, per test.
+
+``warehouse_url`` and the PostgreSQL fixtures import nothing from llmmon, so they can move to
+``tests/conftest.py`` unchanged. PostgreSQL: one database ``llmmon_test_<random>`` is created per test session
+(from the server URL in ``LLMMON_TEST_PG_URL``, default ``postgresql+psycopg2://postgres@127.0.0.1:5432/test``)
+and dropped at the end; each test gets it with an empty ``public`` schema. When the server is not reachable
+the PostgreSQL tests fail with a message saying so: a silently skipped database test hides bugs. Run
+``pytest -m "not postgres"`` to leave them out on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+PG_URL_ENV = "LLMMON_TEST_PG_URL"
+DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+def _admin_engine(url: sa.URL) -> sa.Engine:
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 5})
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    """URL of a PostgreSQL database created for this test session (dropped at the end)."""
+    server_url = sa.make_url(os.environ.get(PG_URL_ENV, DEFAULT_PG_URL))
+    admin = _admin_engine(server_url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL is not reachable at {server_url.render_as_string(hide_password=True)}: "
+            f"{str(exc.orig).strip()}\nStart it (CI's .ci/run does), set {PG_URL_ENV}, "
+            "or leave these tests out with: pytest -m 'not postgres'",
+            pytrace=False,
+        )
+    name = f"llmmon_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = _admin_engine(sa.make_url(url))
+    with engine.connect() as conn:
+        # Connections a previous test left open would block DROP SCHEMA.
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """URL of an empty warehouse database: a SQLite file in tmp_path, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    url = request.getfixturevalue("postgres_database_url")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def warehouse(warehouse_url: str):
+    """An upgraded ``Warehouse`` on ``warehouse_url``, disposed after the test."""
+    from llmmon.warehouse import Warehouse
+
+    wh = Warehouse(warehouse_url)
+    wh.upgrade()
+    yield wh
+    wh.dispose()
