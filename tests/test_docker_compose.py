@@ -8,6 +8,7 @@ where the compose plugin is installed.
 from __future__ import annotations
 
 import glob
+import importlib
 import importlib.util
 import json
 import os
@@ -326,16 +327,37 @@ def test_airflow_commands_are_real_subcommands(services, tmp_path):
         assert argv[1] in CELERY_SUBCOMMANDS, key
 
 
-def test_llmmon_demo_server_command_exists(services):
-    if importlib.util.find_spec("llmmon.cli") is None:
-        pytest.skip("llmmon.cli is not written yet; the demo-server command cannot be checked")
-    argv = command_argv(services["demo-server"]["command"])
-    run = "import sys\nfrom llmmon.cli import main\nsys.argv = sys.argv[1:]\nsys.exit(main())\n"
-    done = subprocess.run([sys.executable, "-c", run, *argv[:2], "--help"], capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    for flag in argv[2::2]:
-        assert flag in done.stdout, f"llmmon demo-server has no {flag} option"
+def llmmon_argvs(services: dict[str, Any]) -> dict[str, list[str]]:
+    """Every llmmon CLI invocation in the file, without the leading 'llmmon' / 'python -m llmmon.cli'."""
+    found = {"demo-server command": command_argv(services["demo-server"]["command"])}
+    assert found["demo-server command"][0] == "llmmon"
+    found["demo-server command"] = found["demo-server command"][1:]
+    script = command_argv(services["airflow-init"]["command"])[-1]
+    for line in script.splitlines():
+        if line.lstrip().startswith("#") or "llmmon.cli" not in line:
+            continue
+        argv = shlex.split(line)
+        if "llmmon.cli" in argv:
+            found["airflow-init warehouse"] = argv[argv.index("llmmon.cli") + 1:]
+    assert "airflow-init warehouse" in found, "airflow-init should create the warehouse tables"
+    return found
+
+
+def test_llmmon_commands_are_real_subcommands(services):
+    cli = importlib.import_module("llmmon.cli") if importlib.util.find_spec("llmmon.cli") else None
+    if cli is None or not hasattr(cli, "build_parser"):
+        pytest.skip("llmmon.cli.build_parser is not written yet; the llmmon commands cannot be checked")
+    argvs = llmmon_argvs(services)
+    assert argvs["airflow-init warehouse"] == ["warehouse", "upgrade"]
+    parser = cli.build_parser()
+    for key, argv in argvs.items():
+        try:
+            ns = parser.parse_args(argv)
+        except SystemExit as exc:
+            pytest.fail(f"{key}: llmmon {' '.join(argv)} is not accepted by the llmmon CLI (exit {exc.code})")
+        assert callable(getattr(ns, "func", None)), key
+    demo = parser.parse_args(argvs["demo-server command"])
+    assert (demo.host, demo.port) == ("0.0.0.0", 8765)  # noqa: S104 - it must listen on the compose network
 
 
 def test_docker_compose_config_accepts_the_file():

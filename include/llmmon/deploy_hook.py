@@ -44,8 +44,10 @@ RESERVED_CONF_KEYS = ("endpoint", "model_version", "deploy_id", "stage", "model"
 MAX_PART_LEN = 56
 # A run id part is kept verbatim only if it is made of these characters, with single underscores between
 # runs of them: "__" separates the parts, so a part may neither contain it nor start or end with "_".
-_CLEAN_PART = re.compile(r"^[A-Za-z0-9.-]+(?:_[A-Za-z0-9.-]+)*$")
+# Airflow refuses any run id containing ".." (path traversal guard).
+_CLEAN_PART = re.compile(r"^(?!.*\.\.)[A-Za-z0-9.-]+(?:_[A-Za-z0-9.-]+)*$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+_DOTS = re.compile(r"\.{2,}")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -115,14 +117,15 @@ def _safe_part(value: str) -> tuple[str, bool]:
     """The part as it may appear in a run id, and whether it had to change."""
     if len(value) <= MAX_PART_LEN and _CLEAN_PART.match(value):
         return value, False
-    cleaned = _UNSAFE.sub("-", value).strip("-")[:MAX_PART_LEN].strip("-") or "x"
+    cleaned = _DOTS.sub(".", _UNSAFE.sub("-", value)).strip("-")[:MAX_PART_LEN].strip("-") or "x"
     return cleaned, True
 
 
 def deploy_run_id(req: DeployRequest) -> str:
     """The DAG run id for this deployment: deterministic, so retries of the same deployment map to one run.
 
-    Shape: ``<stage>__<endpoint>__<model_version>__<deploy_id>``. Parts keep only ``[A-Za-z0-9._-]``; when a
+    Shape: ``<stage>__<endpoint>__<model_version>__<deploy_id>``. Parts keep only ``[A-Za-z0-9._-]`` and never
+    ``..`` (Airflow refuses it); when a
     part had to be changed (unsafe characters, or longer than 56 characters) a hash of the original parts is
     appended, so two deployments whose ids would otherwise clean up to the same text stay distinct.
     """
@@ -170,6 +173,15 @@ def _detail(response: httpx.Response) -> Any:
     if isinstance(body, dict) and "detail" in body:
         return body["detail"]
     return body
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The response body as a JSON object, or {} (a proxy may answer 200 with HTML)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _describe_detail(detail: Any) -> str:
@@ -309,7 +321,7 @@ def trigger_golden_eval(
         )
         if response.status_code in (200, 201):
             status: Literal["created", "exists"] = "created"
-            run_id = response.json().get("dag_run_id", run_id)
+            run_id = _json_object(response).get("dag_run_id") or run_id
         elif response.status_code == 409:
             status = "exists"
             _check_existing_conf(client, dag_path, run_id, conf)
@@ -362,7 +374,7 @@ def _check_paused(client: _Client, dag_id: str, dag_path: str, unpause: bool) ->
         log.warning("could not read whether DAG %s is paused (HTTP %d); triggering anyway",
                     dag_id, response.status_code)
         return None, False
-    paused = response.json().get("is_paused")
+    paused = _json_object(response).get("is_paused")
     if paused is not True:
         return (False if paused is False else None), False
     if not unpause:
@@ -384,7 +396,7 @@ def _check_existing_conf(client: _Client, dag_path: str, run_id: str, conf: dict
     if response.status_code != 200:
         # Cannot compare (e.g. no read permission): the id is derived from the deployment, so trust it.
         return
-    existing = response.json().get("conf") or {}
+    existing = _json_object(response).get("conf") or {}
     differs = sorted(k for k in set(existing) | set(conf) if existing.get(k) != conf.get(k))
     if differs:
         raise DeployHookError(

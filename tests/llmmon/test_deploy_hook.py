@@ -18,8 +18,10 @@ import socket
 import threading
 from typing import Any
 
+import jsonschema
 import pytest
 from aiohttp import web
+
 from llmmon.deploy_hook import (
     DeployHookError,
     DeployHookResult,
@@ -36,7 +38,18 @@ AIRFLOW_RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")  # Airflow 3.3 [sch
 BODY_KEYS = {"dag_run_id", "data_interval_start", "data_interval_end", "logical_date", "run_after", "conf",
              "note", "partition_key"}
 STAGES = ["daily", "deploy", "canary", "shadow", "manual"]
-SUITES = ["customer_support", "rag_qa"]
+# The golden_eval DAG's Params as JSON schemas (dags/golden_eval.py).
+GOLDEN_EVAL_PARAMS: dict[str, dict[str, Any]] = {
+    "endpoint": {"type": ["null", "string"]},
+    "model": {"type": ["null", "string"]},
+    "model_version": {"type": ["null", "string"]},
+    "deploy_id": {"type": ["null", "string"], "maxLength": 200},
+    "stage": {"type": "string", "enum": STAGES},
+    "suite": {"type": ["null", "string"]},
+    "trials": {"type": "integer", "minimum": 1, "maximum": 20},
+    "max_examples": {"type": ["null", "integer"], "minimum": 1},
+    "shards": {"type": ["null", "integer"], "minimum": 1, "maximum": 1024},
+}
 
 
 class FakeAirflow:
@@ -155,6 +168,9 @@ class FakeAirflow:
             return web.json_response({"detail": [{"type": "extra_forbidden", "loc": ["body", unknown[0]],
                                                   "msg": "Extra inputs are not permitted"}]}, status=422)
         run_id = body.get("dag_run_id")
+        if ".." in (run_id or ""):
+            return web.json_response({"detail": f"The run_id '{run_id}' must not contain '..' to prevent path "
+                                                "traversal"}, status=400)
         if not AIRFLOW_RUN_ID_PATTERN.match(run_id or ""):
             return web.json_response({"detail": f"The run_id provided '{run_id}' does not match regex pattern "
                                                 f"'{AIRFLOW_RUN_ID_PATTERN.pattern}'"}, status=400)
@@ -183,14 +199,14 @@ class FakeAirflow:
 
     @staticmethod
     def _param_problem(conf: dict[str, Any]) -> str | None:
-        """Validate conf like the golden_eval DAG's Params (messages as Airflow's ParamValidationError)."""
-        for key in ("endpoint", "model_version", "deploy_id", "stage"):
-            if not isinstance(conf.get(key), str) or not conf[key]:
-                return f"Invalid input for param {key}: {conf.get(key)!r} is not of type 'string'"
-        if conf["stage"] not in STAGES:
-            return f"Invalid input for param stage: {conf['stage']!r} is not one of {STAGES}"
-        if "suite" in conf and conf["suite"] not in SUITES:
-            return f"Invalid input for param suite: {conf['suite']!r} is not one of {SUITES}"
+        """Validate conf with jsonschema per Param, as Airflow does (schemas copied from dags/golden_eval.py)."""
+        for key, schema in GOLDEN_EVAL_PARAMS.items():
+            if key not in conf:
+                continue
+            try:
+                jsonschema.validate(conf[key], schema)
+            except jsonschema.ValidationError as ve:
+                return f"Invalid input for param {key}: {ve.message}"
         return None
 
 
@@ -233,10 +249,11 @@ def test_run_id_is_deterministic_and_pinned_across_releases():
 
 
 @pytest.mark.parametrize("value", ["a/b", "a:b", "a b", "ü", "a__b", "_a", "a_", "'; DROP TABLE x; --",
-                                   "../../etc", "x" * 400])
+                                   "../../etc", "1..2", "v1...", "x" * 400])
 def test_run_id_is_airflow_safe(value):
     run_id = deploy_run_id(DeployRequest(endpoint=value, model_version=value, deploy_id=value))
     assert re.fullmatch(r"[A-Za-z0-9_.-]+", run_id), run_id
+    assert ".." not in run_id  # Airflow refuses it (path traversal guard)
     assert len(run_id) <= 200
     assert run_id.startswith("deploy__")
     # Exactly four "__" separators between stage, endpoint, version, deploy id and the hash.
@@ -309,7 +326,7 @@ def test_retried_hook_gets_409_and_reports_exists(airflow):
 
 def test_same_run_id_with_different_conf_is_an_error(airflow):
     trigger(airflow)
-    other = DeployRequest(endpoint="support-bot", model_version="v2", deploy_id="rel-42", suite="rag_qa")
+    other = DeployRequest(endpoint="support-bot", model_version="v2", deploy_id="rel-42", suite="other_suite")
     with pytest.raises(DeployHookError, match=r"different conf.*\['suite'\]") as info:
         trigger(airflow, other)
     assert info.value.status == 409
@@ -402,15 +419,25 @@ def test_forbidden_user_gets_403_with_hint(airflow):
 
 
 def test_invalid_conf_400_surfaces_airflow_detail(airflow):
-    req = DeployRequest(endpoint="support-bot", model_version="v2", deploy_id="rel-43", suite="no_such_suite")
+    # The DAG's deploy_id Param has maxLength 200; the hook does not second-guess the DAG's schema.
+    req = DeployRequest(endpoint="support-bot", model_version="v2", deploy_id="r" * 201)
     with pytest.raises(DeployHookError) as info:
         trigger(airflow, req)
     err = info.value
+    expected = f"Invalid input for param deploy_id: '{'r' * 201}' is too long"
     assert err.status == 400
-    assert "Invalid input for param suite: 'no_such_suite' is not one of ['customer_support', 'rag_qa']" in str(err)
-    assert err.detail == "Invalid input for param suite: 'no_such_suite' is not one of ['customer_support', 'rag_qa']"
+    assert err.detail == expected
+    assert f"Airflow answered 400 to POST /api/v2/dags/golden_eval/dagRuns: {expected}" in str(err)
     assert isinstance(err, LlmmonError)
     assert not airflow.runs
+    # The run id itself stayed valid: only the conf was refused.
+    assert AIRFLOW_RUN_ID_PATTERN.match(airflow.calls("POST", "/dagRuns")[0]["json"]["dag_run_id"])
+
+
+def test_invalid_extra_conf_400(airflow):
+    req = DeployRequest(endpoint="support-bot", model_version="v2", deploy_id="rel-44", extra={"trials": 0})
+    with pytest.raises(DeployHookError, match="Invalid input for param trials: 0 is less than the minimum of 1"):
+        trigger(airflow, req)
 
 
 def test_unknown_dag_is_404_with_hint(airflow):
@@ -441,12 +468,18 @@ def test_unpause_patches_the_dag(airflow):
     assert methods.index("PATCH") < methods.index("POST", 1)
 
 
-def test_unsafe_inputs_are_accepted_by_airflow(airflow):
-    req = DeployRequest(endpoint="support bot", model_version="gpt-4o/2024-08-06 (ft)", deploy_id="#42")
+@pytest.mark.parametrize(("endpoint", "version", "deploy_id"), [
+    ("support bot", "gpt-4o/2024-08-06 (ft)", "#42"),
+    ("bot", "1..2", "../../etc/passwd"),
+    ("bot", "v" * 300, "rel 1"),
+])
+def test_unsafe_inputs_are_accepted_by_airflow(airflow, endpoint, version, deploy_id):
+    req = DeployRequest(endpoint=endpoint, model_version=version, deploy_id=deploy_id)
     result = trigger(airflow, req)
     assert result.status == "created"
     assert result.dag_run_id == deploy_run_id(req)
-    assert airflow.calls("POST", "/dagRuns")[0]["json"]["conf"]["model_version"] == "gpt-4o/2024-08-06 (ft)"
+    # The conf keeps the original values: only the run id is cleaned.
+    assert airflow.calls("POST", "/dagRuns")[0]["json"]["conf"]["model_version"] == version
 
 
 def test_missing_credentials_lists_where_it_looked():

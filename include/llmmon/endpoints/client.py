@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 PLACEHOLDER_API_KEY = "llmmon-no-key"  # the SDK insists on a key; keyless servers (demo, vLLM, Ollama) ignore it
 SERVER_TTFT_HEADER = "x-llmmon-applied-ttft-ms"
+# Bearer auth only, as chat.completions.create sends it (the SDK default would add an admin key if one is set).
+_POST_OPTIONS: dict[str, Any] = {"security": {"bearer_auth": True}}
 
 # Set per attempt; the HTTP client's request hook stamps the moment the request reaches the transport.
 _ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("llmmon_attempt", default=None)
@@ -301,18 +303,23 @@ class EndpointClient:
     async def _attempt(self, body: dict[str, Any], att: _Attempt) -> _Reply:
         client = self._client()
         async with asyncio.timeout(self.endpoint.timeout_s):
-            async with client.chat.completions.with_streaming_response.create(**body) as resp:
+            # The SDK builds, authenticates and sends the request and maps HTTP errors to its exceptions; the
+            # body comes back unread. (``client.post`` rather than ``chat.completions.create``: the typed
+            # method's parameter transform alone cost ~0.4 ms of CPU per call, and the body is built here.)
+            resp = await client.post(
+                "/chat/completions", body=body, cast_to=httpx2.Response, stream=True, options=_POST_OPTIONS
+            )
+            try:
                 att.in_body = True
                 server_ttft = _header_seconds(resp.headers.get(SERVER_TTFT_HEADER))
                 if not body["stream"]:
-                    raw = await resp.read()
+                    raw = await resp.aread()
                     ended = time.perf_counter()
                     att.end_lag_ms = self.lag.lag_now_ms()
                     output, reason, model, usage = parse_completion(raw)
                     return _Reply(output, reason, model, usage, None, ended, server_ttft)
-                decoder, acc = SSEDecoder(), ChatAccumulator()
-                lag = self.lag
-                async for chunk in resp.iter_bytes():
+                decoder, acc, lag = SSEDecoder(), ChatAccumulator(), self.lag
+                async for chunk in resp.aiter_bytes():
                     for event, data in decoder.feed(chunk):
                         if not acc.done:  # after [DONE] read on to the end so the connection is reused
                             acc.add_event(event, data)
@@ -327,6 +334,8 @@ class EndpointClient:
                     raise StreamProtocolError("stream ended without a finish reason or [DONE]")
                 return _Reply(acc.output, acc.finish_reason, acc.model, acc.usage, acc.first_token_at, ended,
                               server_ttft)
+            finally:
+                await resp.aclose()
 
     def _success(
         self, req: ChatRequest, reply: _Reply, att: _Attempt, started_at: float, attempts: int,

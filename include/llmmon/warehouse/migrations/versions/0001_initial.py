@@ -86,7 +86,7 @@ def upgrade() -> None:
             "run_key",
             sa.String(length=255),
             nullable=False,
-            comment="Unique key of the run, e.g. golden_eval/<dag_run_id>.",
+            comment="Unique key of the run: DAG id, slash, DAG run id (golden_eval/manual__2026-11-01T09:00:00+00:00).",
         ),
         sa.Column("dag_id", sa.String(length=255), nullable=True, comment="Airflow DAG that ran the eval."),
         sa.Column("dag_run_id", sa.String(length=255), nullable=True, comment="Airflow DAG run id."),
@@ -349,7 +349,7 @@ def upgrade() -> None:
             "request_key",
             sa.String(length=255),
             nullable=False,
-            comment="Key of the request, e.g. <example_id>#<trial>.",
+            comment="Key of the request: example id, #, trial (cs-0001#0).",
         ),
         sa.Column(
             "shard", sa.Integer(), nullable=False, comment="Shard (mapped task index) that made the call."
