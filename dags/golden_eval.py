@@ -74,7 +74,7 @@ def golden_eval():
         with bad_input_fails_run(warehouse, run_key):
             spec = resolve_run_spec(
                 settings, dict(context["params"]), dag_id=context["dag"].dag_id, dag_run_id=context["run_id"],
-                warehouse=warehouse,
+                warehouse=warehouse, requested_at=context["dag_run"].run_after,
             )
             suite = load_suite(spec.suite, settings.golden_sets_dir)
             from llmmon.golden_eval import prepare_run
@@ -86,7 +86,7 @@ def golden_eval():
     @task(map_index_template="shard {{ task.op_kwargs['ref']['shard'] }}")
     def run_shard(ref: dict) -> dict:
         from llmmon.golden_eval import run_shard as run_one_shard
-        from llmmon_airflow.secrets import airflow_secret_resolver
+        from llmmon_airflow.connections import airflow_secret_resolver
         from llmmon_airflow.tasks import bad_input_fails_run, settings_and_warehouse
 
         settings, warehouse = settings_and_warehouse()
@@ -119,7 +119,7 @@ def golden_eval():
     @task
     def alert(run_key: str) -> int:
         from llmmon.golden_eval import raise_alerts
-        from llmmon_airflow.secrets import airflow_secret_resolver
+        from llmmon_airflow.connections import airflow_secret_resolver
         from llmmon_airflow.tasks import settings_and_warehouse
 
         settings, warehouse = settings_and_warehouse()

@@ -280,7 +280,7 @@ EXTRACTION: dict[str, list] = {
     ],
     "cancellation": [
         T("Please cancel order {order_id} - I ordered the [product:Ridgeline hiking boots] in the wrong size."),
-        T("I want to cancel my membership, I was charged [amount:$49.00=49.00] on "
+        T("Please stop my membership, I was charged [amount:$49.00=49.00] on "
           "[date:November 2, 2026=2026-11-02] and didn't want it to renew."),
         T("cancel {order_id_lc} please!!! wrong address", "typo"),
         T("Can I cancel the [product:Nimbus Pro air purifier] preorder? My email is {email}."),
@@ -330,7 +330,7 @@ STRUCTURED: dict[str, list] = {
     ],
     "billing": [
         S("high", True, "Customer was charged twice for one order and wants the duplicate refunded.",
-          "I was charged twice for order {order_id}, $212.40 each time. Please refund the duplicate."),
+          "Double charge on order {order_id}: $212.40 went out twice. Please refund the duplicate."),
         S("high", True, "Customer reports three unrecognised charges and fears card fraud.",
           "There are three charges from Kestrel on my card this morning and I didn't buy anything. Is someone "
           "using my card?"),
@@ -339,7 +339,7 @@ STRUCTURED: dict[str, list] = {
         S("medium", True, "Customer requests a price adjustment on a desk that dropped $40.",
           "The desk I bought 6 days ago is now $40 cheaper. Can you refund me the difference?"),
         S("low", False, "Customer asks where to download an invoice.",
-          "Where can I download an invoice for my last order?"),
+          "Is there somewhere on the site to grab an invoice for my last order?"),
         S("medium", True, "Customer's promo code failed and they were overcharged $15.",
           "My promo code didn't apply at checkout on order {order_id}, so I was charged $15 more than I should "
           "have been."),
@@ -389,7 +389,7 @@ STRUCTURED: dict[str, list] = {
         S("medium", False, "Customer's valid zip code is rejected at checkout.",
           "The zip code field at checkout rejects my zip, 02139, so I can't place the order."),
         S("low", False, "Customer reports slow search results.",
-          "The search results page is really slow to load today."),
+          "the search results page is realy slow to load today", "typo"),
     ],
     "product_info": [
         S("low", False, "Customer asks whether the TrailLite 40L backpack fits an overhead bin.",
@@ -397,7 +397,7 @@ STRUCTURED: dict[str, list] = {
         S("low", False, "Customer asks whether Lumen smart bulbs work with Google Home.",
           "Will the Lumen smart bulbs work with Google Home?"),
         S("low", False, "Customer asks how long the robot vacuum's warranty lasts.",
-          "How long is the warranty on the Aero robot vacuum if I buy it now?"),
+          "If I buy the Aero robot vacuum now, how long is it covered under warranty?"),
         S("medium", True, "Customer wants a warranty replacement for earbuds that stopped charging.",
           "My Aeris 2 earbuds stopped charging after 3 months. Is that covered by the warranty? I'd like a "
           "replacement."),
@@ -405,7 +405,7 @@ STRUCTURED: dict[str, list] = {
           "Could someone call me to talk through which air purifier fits a 400 sq ft room? My number is "
           "555-0142."),
         S("low", False, "Customer asks whether the Ridgeline boots run true to size.",
-          "Are the Ridgeline boots true to size?"),
+          "are the ridgeline boots true to size? i usualy wear a 10", "typo"),
     ],
     "cancellation": [
         S("medium", False, "Customer wants to cancel an order placed 20 minutes ago.",
@@ -433,7 +433,7 @@ QA: dict[str, list] = {
     "order_status": [
         Q("What time do I need to order by for it to ship the same day?", "2 pm Eastern"),
         NUM("how long can tracking take to update after i get the shipping email", "24 hours"),
-        NUM("After how many days without a tracking update is a package considered lost?", "7 days"),
+        HAS("After how many days without a tracking update is a package considered lost?", "7 days", "seven days"),
         HAS("I checked out as a guest. Where can I track my order?", "kestrel.co/track"),
         Q("If I place an order at 5pm on a Tuesday, when does it ship?", "the next business day"),
         Q("What do you do if my package gets lost?", "reship or refund it"),
@@ -448,7 +448,7 @@ QA: dict[str, list] = {
         Q("Which countries do you ship to?", "the US and Canada"),
     ],
     "refund": [
-        NUM("How many days do I have to return something?", "30 days"),
+        HAS("How many days do I have to return something?", "30 days", "thirty days"),
         HAS("How long does a refund take after you get my return?", "5-7 business days",
             "5 to 7 business days", "5\u20137 business days"),
         NUM("What does the return label cost if I just changed my mind?", "$6.95", 0.005),
@@ -458,19 +458,21 @@ QA: dict[str, list] = {
     ],
     "billing": [
         RX("Do you take Apple Pay?", "Yes", YES),
-        HAS("How many promo codes can I use on one order?", "one", "1"),
+        RX("How many promo codes can I use on one order?", "One",
+       r"^[\s\"'*]*(?:only\s+)?(?:one|1|a single)\b(?![.,]\d|\s*(?:year|hour|minute|day|-))"),
         NUM("If the price drops after I buy, within how many days can I get the difference back?", "14 days"),
         Q("When is my card actually charged?", "when the order ships"),
         NUM("how long until a pending authorization drops off my card", "3 business days"),
         Q("Where can I download an invoice?", "My orders"),
     ],
     "account_access": [
-        HAS("How long is a password reset link valid?", "60 minutes", "1 hour", "one hour"),
-        NUM("How many failed sign-in attempts before my account gets locked?", "5 failed attempts"),
-        NUM("How long is an account locked after too many failed sign-ins?", "30 minutes"),
+        HAS("How long is a password reset link valid?", "2 hours", "two hours", "120 minutes"),
+        RX("How many failed sign-in attempts before my account gets locked?", "5 failed attempts",
+       r"^[\s\"'*]*(?:after\s+)?(?:5|five)\b(?![.,]\d|\s*(?:-|\u2013|to)\s*\d)"),
+        HAS("How long is an account locked after too many failed sign-ins?", "30 minutes", "half an hour"),
         Q("What can I use for two-factor authentication?", "an authenticator app or SMS"),
         RX("Can I get 2FA codes by text message?", "Yes", YES),
-        Q("My reset link expired. What now?", "request a new one"),
+        HAS("My reset link expired. What now?", "request a new one", "request a new", "new reset link", "new link"),
     ],
     "technical_issue": [
         NUM("What's the minimum iOS version for the app?", "iOS 16"),
@@ -482,8 +484,8 @@ QA: dict[str, list] = {
            r"8\s*(?:am|a\.m\.)?\s*(?:-|\u2013|to)\s*8\s*(?:pm|p\.m\.)"),
     ],
     "product_info": [
-        NUM("How long is the warranty on Kestrel-brand products?", "2 years"),
-        NUM("What's the warranty on the other brands you sell?", "1 year"),
+        HAS("How long is the warranty on Kestrel-brand products?", "2 years", "two years", "2-year", "two-year"),
+        HAS("What warranty do the other brands you sell come with?", "1 year", "one year", "1-year", "12 months"),
         HAS("How can I get an email when something is back in stock?", "Notify me"),
         Q("Where can I see the restock date for an item?", "on the product page"),
         RX("Is the 2-year warranty for every brand?", "No", NO),

@@ -47,6 +47,7 @@ class RunSpec:
     trials: int
     max_examples: int | None
     shards: int
+    requested_at: dt.datetime | None = None  # when the run was asked for (a deploy's time); stable across retries
 
 
 def run_key_for(dag_id: str, dag_run_id: str) -> str:
@@ -59,7 +60,13 @@ def _utcnow() -> dt.datetime:
 
 
 def resolve_run_spec(
-    settings: Settings, conf: dict[str, Any] | None, *, dag_id: str, dag_run_id: str, warehouse=None
+    settings: Settings,
+    conf: dict[str, Any] | None,
+    *,
+    dag_id: str,
+    dag_run_id: str,
+    warehouse=None,
+    requested_at: dt.datetime | None = None,
 ) -> RunSpec:
     """Validate run conf against the configuration; fill what it leaves out.
 
@@ -101,6 +108,7 @@ def resolve_run_spec(
         trials=conf.get("trials", 1),
         max_examples=conf.get("max_examples"),
         shards=conf.get("shards", settings.eval.shards),
+        requested_at=requested_at,
     )
 
 
@@ -145,7 +153,8 @@ def prepare_run(settings: Settings, warehouse, spec: RunSpec, suite: GoldenSuite
     if spec.deploy_id:
         warehouse.record_deployment(
             deploy_id=spec.deploy_id, endpoint=spec.endpoint, model=spec.model, model_version=spec.model_version,
-            stage=spec.stage, source="airflow" if spec.dag_id != "cli" else "manual", deployed_at=now,
+            stage=spec.stage, source="airflow" if spec.dag_id != "cli" else "manual",
+            deployed_at=spec.requested_at or now,
             details={"dag_run_id": spec.dag_run_id, "suite": spec.suite},
         )
     n_examples = len(select_cases(suite, spec.max_examples))

@@ -20,12 +20,15 @@ from collections.abc import Callable
 from typing import Any
 
 from llmmon.errors import GoldenSetError, LlmmonError
-from llmmon.golden import CASE_FIELDS, GoldenSuite
-from llmmon.scoring import SCORERS, check_scorer_params, reference_kind
+from llmmon.golden import CASE_FIELDS, GoldenSuite, expected_text
+from llmmon.scoring import SCORERS, check_scorer_params, reference_kind, score_case
 
 REQUIRED_FIELDS = ("id", "intent", "task_type", "input", "reference")
 STRING_FIELDS = ("id", "intent", "task_type", "input")
 MAX_LISTED = 100  # problems listed in the message; GoldenSetError.problems holds all of them
+
+_KIND_WORDS = {"string": "a non-empty string", "number": "a number", "object": "a non-empty object",
+               "array": "a non-empty array", "boolean": "a boolean"}
 
 _lock = threading.Lock()
 _names = itertools.count(1)
@@ -109,8 +112,8 @@ def _checks(suite: GoldenSuite, rows: list[dict[str, Any]]) -> list[tuple[str, s
     def kind_rule(row: dict[str, Any]) -> str | None:
         if row["scorer"] not in SCORERS:
             return None  # the unknown scorer is the problem, reported by known_scorer
-        kinds = " or ".join(f"non-empty {k}" for k in SCORERS[row["scorer"]].reference_kinds)
-        return f"must be a {kinds} for scorer '{row['scorer']}', got {row['reference_kind']}"
+        kinds = " or ".join(_KIND_WORDS.get(k, k) for k in SCORERS[row["scorer"]].reference_kinds)
+        return f"must be {kinds} for scorer '{row['scorer']}', got {row['reference_kind']}"
 
     checks: list[tuple[str, str | Callable, Rule, Any]] = []
     for f in REQUIRED_FIELDS:
@@ -274,6 +277,28 @@ def _params_problems(suite: GoldenSuite, rows: list[dict[str, Any]]) -> list[dic
     return problems
 
 
+def _self_check_problems(suite: GoldenSuite, clean_lines: set[int]) -> list[dict[str, Any]]:
+    """Cases whose own expected text fails their scorer: no model answer could be judged right against them.
+
+    (A regex the reference does not match, a label missing from the label list, a structured reference the
+    schema rejects.) The demo model server answers with the expected text, so this also keeps demos honest.
+    """
+    problems = []
+    for case in suite.cases:
+        if case.line not in clean_lines:
+            continue  # already reported: its fields are not trustworthy enough to score
+        result = score_case(suite, case, expected_text(case))
+        if not result.passed:
+            why = result.details.get("error") or result.details
+            threshold = suite.task_types[case.task_type].threshold
+            problems.append(_problem(
+                str(suite.cases_path), case.id, case.line, "reference",
+                f"its own expected text fails scorer '{result.scorer}' (score {result.score:.2f} < threshold "
+                f"{threshold:g}: {why})",
+            ))
+    return problems
+
+
 def format_problem(problem: dict[str, Any]) -> str:
     """One problem as a line: ``<file>: example <id> (line <n>): field '<field>': <rule>``."""
     if problem["line"] is None:
@@ -291,13 +316,20 @@ def validate_golden_set(suite: GoldenSuite) -> None:
     strings; unique ids; unique inputs (whitespace-insensitive); intent among the suite's intents; task_type
     among its task types; input not blank; the case's scorer (its override, else its task type's) registered;
     the reference of a kind that scorer accepts (e.g. an object for ``json_fields``), not empty; tags a list of
-    strings; params an object valid for its scorer; no unknown fields; at least ``min_examples_per_intent``
-    cases per intent. ``GoldenSetError.problems`` holds dicts ``{file, example_id, line, field, rule}``.
+    strings; params an object valid for its scorer; no unknown fields; each case's own expected text passes
+    its scorer (the golden references are self-consistent); at least ``min_examples_per_intent`` cases per
+    intent. ``GoldenSetError.problems`` holds dicts ``{file, example_id, line, field, rule}``.
     """
     rows = _case_rows(suite)
     with _lock:
         problems = _case_problems(suite, rows) + _count_problems(suite)
     problems += _params_problems(suite, rows)
+    # Scoring a case needs sound fields and params, and a task type whose own params are sound.
+    bad_task_types = {p["field"].split(".")[1] for p in problems if p["line"] is None and p["field"] != "intent"}
+    bad_lines = {p["line"] for p in problems if p["line"] is not None}
+    problems += _self_check_problems(suite, {
+        c.line for c in suite.cases if c.line not in bad_lines and c.task_type not in bad_task_types
+    })
     if not problems:
         return
     problems.sort(key=lambda p: (p["line"] is None, p["line"] or 0, p["file"], str(p["field"]), p["rule"]))

@@ -45,7 +45,7 @@ def bad_input_fails_run(warehouse, run_key: str, **known: Any) -> Iterator[None]
 
 
 def record_failure_callback(context: dict[str, Any]) -> None:
-    """on_failure_callback: a task that failed for good (retries exhausted) marks its eval run failed."""
+    """on_failure_callback: a task that failed for good (retries exhausted) marks its running eval run failed."""
     try:
         settings, warehouse = settings_and_warehouse()
         run_key = run_key_from_context(context)
@@ -53,7 +53,8 @@ def record_failure_callback(context: dict[str, Any]) -> None:
         ti = context.get("task_instance") or context.get("ti")
         where = getattr(ti, "task_id", "?")
         row = warehouse.get_eval_run(run_key)
-        if row is None or row["status"] != "failed":
+        # a scored run stays scored: a later step failing (compare, alert) does not void its results
+        if row is None or row["status"] == "running":
             warehouse.fail_eval_run(run_key, f"task {where} failed: {type(exc).__name__ if exc else 'error'}: {exc}")
     except Exception:  # a callback must never raise; observability degrades, it does not fail
         log.exception("llmmon failure callback could not record the failure")

@@ -17,7 +17,6 @@ decides what to do with it.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import datetime as dt
 import logging
 import random
@@ -28,7 +27,7 @@ from typing import Any
 
 import httpx2
 import openai
-from openai import AsyncOpenAI, DefaultAioHttpClient
+from openai import AsyncOpenAI
 from opentelemetry import trace
 
 from llmmon.config import EndpointConfig
@@ -37,6 +36,7 @@ from llmmon.endpoints.retry import Failure, backoff_delay, classify, redact
 from llmmon.endpoints.sse import SSEDecoder
 from llmmon.endpoints.stream import ChatAccumulator, StreamProtocolError, parse_completion, usage_tokens
 from llmmon.endpoints.telemetry import end_chat_span, server_address, start_chat_span
+from llmmon.endpoints.transport import CURRENT_CLOCK, WireClock, make_http_client
 from llmmon.prices import PriceTable
 from llmmon.records import CallResult, ChatRequest
 
@@ -46,9 +46,6 @@ PLACEHOLDER_API_KEY = "llmmon-no-key"  # the SDK insists on a key; keyless serve
 SERVER_TTFT_HEADER = "x-llmmon-applied-ttft-ms"
 # Bearer auth only, as chat.completions.create sends it (the SDK default would add an admin key if one is set).
 _POST_OPTIONS: dict[str, Any] = {"security": {"bearer_auth": True}}
-
-# Set per attempt; the HTTP client's request hook stamps the moment the request reaches the transport.
-_ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("llmmon_attempt", default=None)
 
 
 @dataclass
@@ -91,7 +88,7 @@ class _Attempt:
     """Clock readings and phase of one attempt."""
 
     started: float  # perf_counter when the attempt began (before the SDK builds the request)
-    sent: float | None = None  # perf_counter when the request reached the transport
+    clock: WireClock = field(default_factory=WireClock)  # when the request was handed over / hit the wire
     in_body: bool = False  # response headers arrived; failures from here on hit the body
     first_token_lag_ms: float | None = None  # loop lag when the first token was timestamped
     end_lag_ms: float = 0.0  # loop lag when the end was timestamped
@@ -107,12 +104,6 @@ class _Reply:
     ended: float
     server_ttft_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-async def _stamp_send(request: httpx2.Request) -> None:
-    attempt = _ATTEMPT.get()
-    if attempt is not None:
-        attempt.sent = time.perf_counter()
 
 
 class EndpointClient:
@@ -160,20 +151,12 @@ class EndpointClient:
 
     def _client(self) -> AsyncOpenAI:
         if self._openai is None:
-            timeout = httpx2.Timeout(self.endpoint.timeout_s)
-            http = DefaultAioHttpClient(
-                timeout=timeout,
-                limits=httpx2.Limits(
-                    max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-                ),
-                event_hooks={"request": [_stamp_send]},
-            )
             self._openai = AsyncOpenAI(
                 api_key=self._api_key,
                 base_url=self.endpoint.base_url,
                 max_retries=0,  # our own loop counts attempts and also retries broken streams
-                timeout=timeout,
-                http_client=http,
+                timeout=httpx2.Timeout(self.endpoint.timeout_s),
+                http_client=make_http_client(concurrency=self.concurrency, timeout_s=self.endpoint.timeout_s),
             )
         return self._openai
 
@@ -269,7 +252,7 @@ class EndpointClient:
             attempts += 1
             att = _Attempt(started=time.perf_counter())
             started_at = time.time()
-            token = _ATTEMPT.set(att)
+            token = CURRENT_CLOCK.set(att.clock)
             try:
                 reply = await self._attempt(body, att)
             except Exception as exc:
@@ -297,7 +280,7 @@ class EndpointClient:
                     extra=_failure_extra(failures, time.perf_counter() - att.started),
                 )
             finally:
-                _ATTEMPT.reset(token)
+                CURRENT_CLOCK.reset(token)
             return self._success(req, reply, att, started_at, attempts, failures)
 
     async def _attempt(self, body: dict[str, Any], att: _Attempt) -> _Reply:
@@ -312,7 +295,8 @@ class EndpointClient:
             try:
                 att.in_body = True
                 server_ttft = _header_seconds(resp.headers.get(SERVER_TTFT_HEADER))
-                if not body["stream"]:
+                if not body["stream"] or resp.headers.get("content-type", "").startswith("application/json"):
+                    # Not streamed, or a server that ignored "stream": one JSON body (no TTFT to measure).
                     raw = await resp.aread()
                     ended = time.perf_counter()
                     att.end_lag_ms = self.lag.lag_now_ms()
@@ -341,7 +325,7 @@ class EndpointClient:
         self, req: ChatRequest, reply: _Reply, att: _Attempt, started_at: float, attempts: int,
         failures: list[Failure],
     ) -> CallResult:
-        sent = att.sent if att.sent is not None else att.started
+        sent = att.clock.sent or att.started
         input_tokens, output_tokens = usage_tokens(reply.usage)
         model = self.endpoint.model
         cost = None

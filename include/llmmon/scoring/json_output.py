@@ -107,7 +107,11 @@ def _error_text(err: jsonschema.ValidationError) -> str:
 
 
 @register_scorer(
-    "json_schema", reference_kinds=("object",), required_params=("schema",), params_check=_check_schema_params
+    "json_schema",
+    reference_kinds=("object",),
+    params=("schema", "ignore_fields"),
+    required_params=("schema",),
+    params_check=_check_schema_params,
 )
 def json_schema(output: str | None, reference: Any, params: dict[str, Any]) -> ScoreResult:
     """Valid JSON, valid against ``params.schema``, then field F1 on the reference's fields (structured output).

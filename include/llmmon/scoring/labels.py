@@ -37,7 +37,7 @@ def _check_labels(params: dict[str, Any]) -> list[str]:
     return []
 
 
-@register_scorer("label_accuracy", params_check=_check_labels)
+@register_scorer("label_accuracy", params=("labels",), params_check=_check_labels)
 def label_accuracy(output: str | None, reference: Any, params: dict[str, Any]) -> ScoreResult:
     """1 when the output is the reference label. Labels compare as snake_case after normalisation.
 

@@ -23,11 +23,13 @@ _AMOUNT = re.compile(r"^[-+]?[$€£]?\s*(?:0|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d*)(
 
 
 def _is_edge_char(ch: str) -> bool:
-    return ch.isspace() or unicodedata.category(ch).startswith("P")
+    # The backtick is a "modifier symbol" in Unicode, but models use it as a quote (`refund`).
+    return ch.isspace() or ch == "`" or unicodedata.category(ch).startswith("P")
 
 
 def strip_edge_punctuation(text: str) -> str:
-    """``text`` without whitespace and Unicode punctuation (quotes, periods, brackets, '*', '_') at its ends."""
+    """``text`` without whitespace, Unicode punctuation (quotes, periods, brackets, '*', '_') and backticks at
+    its ends."""
     start, end = 0, len(text)
     while start < end and _is_edge_char(text[start]):
         start += 1

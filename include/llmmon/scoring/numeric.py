@@ -18,7 +18,9 @@ def _check_tolerances(params: dict[str, Any]) -> list[str]:
     return problems
 
 
-@register_scorer("numeric_tolerance", reference_kinds=("string", "number"), params_check=_check_tolerances)
+@register_scorer(
+    "numeric_tolerance", reference_kinds=("string", "number"), params=("abs_tol", "rel_tol"), params_check=_check_tolerances
+)
 def numeric_tolerance(output: str | None, reference: Any, params: dict[str, Any]) -> ScoreResult:
     """1 when the first number in the output is within tolerance of the reference's number, else 0.
 

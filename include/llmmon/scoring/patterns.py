@@ -22,7 +22,7 @@ def _contains_phrase(text: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
 
 
-@register_scorer("contains", params_check=_check_any_of)
+@register_scorer("contains", params=("any_of",), params_check=_check_any_of)
 def contains(output: str | None, reference: Any, params: dict[str, Any]) -> ScoreResult:
     """1 when the normalised output contains the reference, or one of ``params.any_of``, as whole words.
 
@@ -55,7 +55,9 @@ def _check_pattern(params: dict[str, Any]) -> list[str]:
     return problems
 
 
-@register_scorer("regex", required_params=("pattern",), params_check=_check_pattern)
+@register_scorer(
+    "regex", params=("pattern", "mode", "ignore_case"), required_params=("pattern",), params_check=_check_pattern
+)
 def regex(output: str | None, reference: Any, params: dict[str, Any]) -> ScoreResult:
     """1 when ``params.pattern`` matches the output (NFKC, surrounding whitespace stripped), else 0.
 

@@ -48,13 +48,14 @@ class ScorerSpec:
     """A registered scorer: callable like the function it wraps, plus what it needs to work.
 
     ``reference_kinds``: the JSON kinds of reference it accepts ("string", "number", "object", ...).
-    ``required_params``: params keys that must be given. ``params_check``: further checks on params, returning
-    one message per problem (empty when fine).
+    ``params``: the params keys it reads (any other key is a typo); ``required_params``: those that must be
+    given. ``params_check``: further checks on params, returning one message per problem (empty when fine).
     """
 
     name: str
     fn: ScorerFn
     reference_kinds: tuple[str, ...]
+    params: tuple[str, ...] = ()
     required_params: tuple[str, ...] = ()
     params_check: ParamsCheck | None = None
 
@@ -74,10 +75,11 @@ def register_scorer(
     name: str,
     *,
     reference_kinds: tuple[str, ...] = ("string",),
+    params: tuple[str, ...] = (),
     required_params: tuple[str, ...] = (),
     params_check: ParamsCheck | None = None,
 ) -> Callable[[ScorerFn], ScorerFn]:
-    """Register the decorated function as scorer ``name``.
+    """Register the decorated function as scorer ``name`` (arguments: see :class:`ScorerSpec`).
 
     The registered function scores a missing output (None) as 0 with ``details["error"] = "no output"``, so
     scorer bodies only ever see strings; ``params`` None becomes ``{}``.
@@ -85,6 +87,8 @@ def register_scorer(
     unknown = set(reference_kinds) - set(REFERENCE_KINDS)
     if unknown:
         raise ValueError(f"scorer {name!r}: unknown reference kinds {sorted(unknown)}; use {REFERENCE_KINDS}")
+    if not set(required_params) <= set(params):
+        raise ValueError(f"scorer {name!r}: required_params must be listed in params")
 
     def decorate(fn: ScorerFn) -> ScorerFn:
         if name in SCORERS:
@@ -96,7 +100,9 @@ def register_scorer(
                 return ScoreResult(0.0, None, {"error": "no output"})
             return fn(output, reference, params or {})
 
-        SCORERS[name] = ScorerSpec(name, scorer, tuple(reference_kinds), tuple(required_params), params_check)
+        SCORERS[name] = ScorerSpec(
+            name, scorer, tuple(reference_kinds), tuple(params), tuple(required_params), params_check
+        )
         return scorer
 
     return decorate
@@ -113,11 +119,18 @@ def get_scorer(name: str) -> ScorerSpec:
 
 
 def check_scorer_params(name: str, params: dict[str, Any] | None) -> list[str]:
-    """Problems with ``params`` for scorer ``name`` (missing required keys, bad values); empty when fine."""
+    """Problems with ``params`` for scorer ``name`` (unknown or missing keys, bad values); empty when fine."""
     spec = get_scorer(name)
     params = params or {}
-    problems = [f"scorer '{name}' needs params.{key}" for key in spec.required_params if key not in params]
-    if not problems and spec.params_check is not None:
+    known = ", ".join(spec.params) or "none"
+    problems = [
+        f"params.{key} is not a parameter of scorer '{name}' (its parameters: {known})"
+        for key in params
+        if key not in spec.params
+    ]
+    missing = [f"scorer '{name}' needs params.{key}" for key in spec.required_params if key not in params]
+    problems += missing
+    if not missing and spec.params_check is not None:
         problems.extend(spec.params_check(params))
     return problems
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -144,21 +145,24 @@ class Warehouse:
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: Engine | None = None
+        self._lock = threading.Lock()  # a shard's staging thread may be the first to touch the engine
 
     def __repr__(self) -> str:
         return f"Warehouse({make_url(self.url).render_as_string(hide_password=True)!r})"
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.url)
-        return self._engine
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine(self.url)
+            return self._engine
 
     def dispose(self) -> None:
         """Close the pooled connections (the engine is recreated on next use)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def __enter__(self) -> Warehouse:
         return self
@@ -258,12 +262,16 @@ class Warehouse:
         Every column not given is reset to null (metrics, verdict, error), and the run's old results and
         summaries are deleted in the same transaction, so a retried or cleared run starts from the same
         state. Staged call results are kept (a resumed run skips the calls already made) unless
-        ``clear_staging``. ``started_at`` defaults to now; status, error and finished_at may not be given.
+        ``clear_staging``. ``started_at`` defaults to now; status may only be "running", error and
+        finished_at only None.
         """
         run_key = run.get("run_key")
         if not isinstance(run_key, str) or not run_key:
             raise WarehouseError(f"start_eval_run: run_key must be a non-empty string, got {run_key!r}")
-        _check_columns(eval_runs, run, f"start_eval_run({run_key!r})", exclude=_RUN_LIFECYCLE)
+        what = f"start_eval_run({run_key!r})"
+        # Giving the values start sets anyway (status "running", no error, no finish) is harmless.
+        settled = [k for k in _RUN_LIFECYCLE if k in run and run[k] != ("running" if k == "status" else None)]
+        _check_columns(eval_runs, run, what, exclude=settled)
         row = dict.fromkeys(eval_runs.c.keys())
         row.update(run)
         row.update(status="running", started_at=run.get("started_at") or _now())
@@ -291,6 +299,17 @@ class Warehouse:
         with self._reading() as conn:
             return _one(conn.execute(sa.select(eval_runs).where(eval_runs.c.run_key == run_key)))
 
+    def _last_success(self, *conditions: sa.ColumnElement[bool], before: dt.datetime) -> dict[str, Any] | None:
+        c = eval_runs.c
+        q = (
+            sa.select(eval_runs)
+            .where(c.status == "success", c.finished_at < before, *conditions)
+            .order_by(c.finished_at.desc(), c.run_key.desc())
+            .limit(1)
+        )
+        with self._reading() as conn:
+            return _one(conn.execute(q))
+
     def find_baseline_run(
         self,
         suite_version: str,
@@ -301,20 +320,45 @@ class Warehouse:
         suite: str | None = None,
     ) -> dict[str, Any] | None:
         """The last successful run of ``suite_version`` on ``endpoint`` with ``model_version``, finished
-        strictly before ``before`` (ties broken by run_key); optionally restricted to ``suite``."""
+        strictly before ``before`` (ties broken by the highest run_key); optionally restricted to ``suite``."""
         c = eval_runs.c
-        q = sa.select(eval_runs).where(
-            c.suite_version == suite_version,
-            c.endpoint == endpoint,
-            c.model_version == model_version,
-            c.status == "success",
-            c.finished_at < before,
-        )
+        conditions = [c.suite_version == suite_version, c.endpoint == endpoint, c.model_version == model_version]
         if suite is not None:
-            q = q.where(c.suite == suite)
-        q = q.order_by(c.finished_at.desc(), c.run_key.desc()).limit(1)
+            conditions.append(c.suite == suite)
+        return self._last_success(*conditions, before=before)
+
+    def find_latest_other_version_run(
+        self,
+        suite_version: str,
+        endpoint: str,
+        model_version: str,
+        before: dt.datetime,
+        *,
+        suite: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Like :meth:`find_baseline_run`, but the run's model_version must *differ* from ``model_version``:
+        the stand-in baseline when no earlier deployment of the endpoint is recorded."""
+        c = eval_runs.c
+        conditions = [c.suite_version == suite_version, c.endpoint == endpoint, c.model_version != model_version]
+        if suite is not None:
+            conditions.append(c.suite == suite)
+        return self._last_success(*conditions, before=before)
+
+    def latest_eval_runs(
+        self, limit: int = 10, *, deploy_id: str | None = None, endpoint: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The ``limit`` most recently started eval runs (any status), newest first; optionally only those
+        of one deployment or endpoint. A run that failed before it started counts from its finish time."""
+        c = eval_runs.c
+        q = sa.select(eval_runs)
+        if deploy_id is not None:
+            q = q.where(c.deploy_id == deploy_id)
+        if endpoint is not None:
+            q = q.where(c.endpoint == endpoint)
+        started = sa.func.coalesce(c.started_at, c.finished_at)
+        q = q.order_by(started.desc().nulls_last(), c.run_key.desc()).limit(limit)
         with self._reading() as conn:
-            return _one(conn.execute(q))
+            return _rows(conn.execute(q))
 
     def set_verdict(
         self, run_key: str, baseline_run_key: str | None, verdict: str, details: dict[str, Any] | None

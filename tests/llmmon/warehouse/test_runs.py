@@ -119,9 +119,14 @@ def test_start_eval_run_refuses_unknown_and_lifecycle_columns(warehouse):
         warehouse.start_eval_run(_run(suite_verison="3"))
     with pytest.raises(WarehouseError, match="'status' are set by the warehouse"):
         warehouse.start_eval_run(_run(status="success"))
+    with pytest.raises(WarehouseError, match="'error' are set by the warehouse"):
+        warehouse.start_eval_run(_run(error="leftover"))
     with pytest.raises(WarehouseError, match="run_key must be a non-empty string"):
         warehouse.start_eval_run({"suite": "x"})
     assert table_rows(warehouse, eval_runs) == []
+    # Stating what start sets anyway is fine.
+    row = warehouse.start_eval_run(_run(status="running", error=None, finished_at=None))
+    assert row["status"] == "running"
 
 
 def test_write_eval_results_lands_everything_and_clears_staging(warehouse):
@@ -280,6 +285,34 @@ def test_find_baseline_run_picks_the_last_successful_matching_run_before(baselin
     assert key(endpoint="other") == "r045-other-endpoint"
 
 
+def test_find_latest_other_version_run_picks_the_last_successful_run_of_another_version(baseline_runs):
+    def key(version: str, before: float, **kw):
+        row = baseline_runs.find_latest_other_version_run("3", "demo", version, hours(before), **kw)
+        return row["run_key"] if row else None
+
+    assert key("v2", 5) == "r045-other-suite"
+    assert key("v2", 5, suite="customer_support") == "r03"
+    assert key("v1", 5) == "r035-v2"
+    assert key("v1", 3.5) is None  # strictly before
+    assert key("v9", 7) == "r06"
+
+
+def test_latest_eval_runs_newest_first_with_filters(warehouse):
+    warehouse.start_eval_run(_run("r1", started_at=hours(1), deploy_id="dep-a"))
+    warehouse.start_eval_run(_run("r3", started_at=hours(3), deploy_id="dep-b", endpoint="other"))
+    warehouse.start_eval_run(_run("r2", started_at=hours(2), deploy_id="dep-a"))
+    warehouse.fail_eval_run("r4-never-started", "bad conf", finished_at=hours(4), deploy_id="dep-a")
+
+    def keys(**kw):
+        return [r["run_key"] for r in warehouse.latest_eval_runs(**kw)]
+
+    assert keys() == ["r4-never-started", "r3", "r2", "r1"]
+    assert keys(limit=2) == ["r4-never-started", "r3"]
+    assert keys(deploy_id="dep-a", limit=2) == ["r4-never-started", "r2"]
+    assert keys(endpoint="other") == ["r3"]
+    assert keys(deploy_id="dep-zzz") == []
+
+
 def test_find_baseline_run_breaks_ties_by_run_key(warehouse):
     _finished(warehouse, "run-a", 2)
     _finished(warehouse, "run-b", 2)
@@ -301,3 +334,19 @@ def test_set_verdict(warehouse):
 
     with pytest.raises(WarehouseError, match="no eval_runs row for run_key 'missing'"):
         warehouse.set_verdict("missing", None, "pass", None)
+
+
+def test_write_eval_results_inserts_in_one_batch_per_table(warehouse):
+    warehouse.start_eval_run(_run())
+    inserts: list[tuple[str, int]] = []
+
+    def count(conn, clauseelement, multiparams, params, execution_options):
+        if isinstance(clauseelement, sa.Insert):
+            inserts.append((clauseelement.table.name, len(multiparams) or 1))
+
+    results = [_result(f"a{i:03d}", i % 3 > 0) for i in range(150)]
+    sa.event.listen(warehouse.engine, "before_execute", count)
+    warehouse.write_eval_results(RUN, results, SUMMARIES, RUN_UPDATE)
+    sa.event.remove(warehouse.engine, "before_execute", count)
+    assert inserts == [("eval_results", 150), ("eval_summaries", 3)]
+    assert len(warehouse.eval_results(RUN)) == 150

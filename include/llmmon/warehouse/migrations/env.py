@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
+
 from llmmon.warehouse.schema import UTCDateTime, metadata
 
 config = context.config

@@ -46,7 +46,7 @@ def upgrade() -> None:
             comment="Version label of the model, prompt or index that shipped.",
         ),
         sa.Column(
-            "stage", sa.String(length=64), nullable=True, comment="Release stage, e.g. canary, production."
+            "stage", sa.String(length=64), nullable=True, comment="Release stage, e.g. deploy, canary, daily."
         ),
         sa.Column(
             "source",
@@ -119,7 +119,7 @@ def upgrade() -> None:
             "stage",
             sa.String(length=64),
             nullable=True,
-            comment="Release stage evaluated, e.g. canary, production.",
+            comment="Stage of the eval: daily, deploy, canary, shadow or manual.",
         ),
         sa.Column("trials", sa.Integer(), nullable=True, comment="Calls per example (repeated trials)."),
         sa.Column("status", sa.String(length=16), nullable=False, comment="running, success or failed."),

@@ -1,0 +1,77 @@
+"""The loop-lag monitor sees a blocked event loop, and percentiles match numpy's default."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from llmmon.endpoints.looplag import LoopLagMonitor, percentile
+
+
+def test_blocked_loop_shows_as_lag() -> None:
+    async def main() -> tuple[float, float, list[float]]:
+        mon = LoopLagMonitor(interval_s=0.002)
+        mon.acquire()
+        await asyncio.sleep(0.02)
+        quiet = mon.lag_now_ms()
+        time.sleep(0.05)  # hog the loop, as CPU-bound client work would
+        during = mon.lag_now_ms()
+        await asyncio.sleep(0.01)
+        mon.release()
+        await mon.aclose()
+        return quiet, during, mon.lags_ms
+
+    quiet, during, lags = asyncio.run(main())
+    assert during >= 40.0  # overdue by nearly the whole 50 ms block
+    assert max(lags) >= 40.0  # and recorded once the monitor woke
+    assert len(lags) >= 5
+    assert quiet < during
+
+
+def test_monitor_keeps_sampling_while_any_user_holds_it() -> None:
+    async def main() -> tuple[int, int]:
+        mon = LoopLagMonitor(interval_s=0.002)
+        mon.acquire()
+        mon.acquire()
+        mon.release()  # one user left
+        await asyncio.sleep(0.002)
+        n = len(mon.lags_ms)
+        await asyncio.sleep(0.02)
+        grown = len(mon.lags_ms) - n
+        await mon.aclose()
+        return n, grown
+
+    _, grown = asyncio.run(main())
+    assert grown >= 3
+
+
+def test_stopped_monitor_adds_no_samples() -> None:
+    async def main() -> tuple[int, int]:
+        mon = LoopLagMonitor(interval_s=0.002)
+        mon.acquire()
+        await asyncio.sleep(0.01)
+        mon.release()
+        await asyncio.sleep(0)
+        n = len(mon.lags_ms)
+        await asyncio.sleep(0.02)
+        return n, len(mon.lags_ms)
+
+    before, after = asyncio.run(main())
+    assert before == after
+
+
+@pytest.mark.parametrize("q", [0.0, 0.5, 0.95, 1.0])
+def test_percentile_matches_numpy_linear(q: float) -> None:
+    values = sorted([3.0, 1.0, 4.0, 1.5, 9.0, 2.6, 5.0])
+    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q * 100)))
+
+
+def test_summary_of_known_samples() -> None:
+    mon = LoopLagMonitor()
+    mon.lags_ms.extend([0.0, 1.0, 2.0, 3.0, 100.0])
+    mon.woke.extend([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert mon.summary() == (2.0, pytest.approx(80.6), 100.0)
+    assert mon.summary(mark=4) == (100.0, 100.0, 100.0)
