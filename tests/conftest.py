@@ -106,3 +106,29 @@ def warehouse(warehouse_url: str):
     wh.upgrade()
     yield wh
     wh.dispose()
+
+
+# --- The demo model server (real HTTP on 127.0.0.1) and settings pointing at it. --------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_server():
+    """The project's demo model server on a free port, answering the real golden sets, fast timings."""
+    from llmmon.demo.server import DemoServer, DemoServerConfig
+
+    with DemoServer(DemoServerConfig(port=0, golden_sets_dir=ROOT / "golden_sets", ttft_ms=5, latency_ms=15,
+                                     jitter_ms=0)) as server:
+        yield server
+
+
+@pytest.fixture
+def make_settings(demo_server):
+    """Build Settings from the embedded defaults, pointed at the demo server and a given warehouse URL."""
+    from llmmon.config import DEFAULTS_PATH, load_settings
+
+    def make(warehouse_url: str, **env: str):
+        base = {"LLMMON_HOME": str(ROOT), "LLMMON_DEMO_URL": demo_server.base_url,
+                "LLMMON_WAREHOUSE_URL": warehouse_url}
+        return load_settings(DEFAULTS_PATH, env={**base, **env})
+
+    return make

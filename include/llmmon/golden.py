@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llmmon.errors import GoldenSetError, RunConfError
 from llmmon.records import ChatRequest
@@ -44,6 +44,14 @@ class _SuiteFile(BaseModel):
     intents: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
     min_examples_per_intent: Annotated[int, Field(ge=0)] = 1
     task_types: Annotated[dict[str, _SuiteFileTaskType], Field(min_length=1)]
+
+    @field_validator("intents")
+    @classmethod
+    def _unique(cls, intents: list[str]) -> list[str]:
+        repeated = sorted({i for i in intents if intents.count(i) > 1})
+        if repeated:
+            raise ValueError(f"intents must be unique; repeated: {', '.join(repeated)}")
+        return intents
 
 
 @dataclass(frozen=True)
@@ -105,10 +113,10 @@ class GoldenSuite:
     def scorer_for(self, case: GoldenCase) -> tuple[str | None, dict[str, Any]]:
         """The scorer name and params that score ``case``.
 
-        A case without a ``scorer`` uses its task type's scorer with the task type's params, updated by the
-        case's ``params``. A case with its own ``scorer`` uses only its own ``params``: params belong to a
-        scorer, and the task type's (a schema, a label list) mean nothing to another one. None when neither the
-        case nor a known task type names a scorer.
+        A case without a ``scorer`` (or naming its task type's) uses its task type's scorer with the task type's
+        params, updated by the case's ``params``. A case naming another scorer uses only its own ``params``:
+        params belong to a scorer, and the task type's (a schema, a label list) mean nothing to another one.
+        The name is None when neither the case nor a known task type names a scorer.
         """
         spec = self.task_types.get(case.task_type) if isinstance(case.task_type, str) else None
         case_params = case.params if isinstance(case.params, dict) else {}

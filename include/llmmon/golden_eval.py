@@ -250,6 +250,9 @@ def run_shard(
     from llmmon.prices import PriceTable
 
     run = _run_row(warehouse, run_key)
+    if run["status"] == "success":  # only this task was cleared: the run is scored, its results stand
+        log.info("eval run %s is already scored; clear the whole DAG run to evaluate again", run_key)
+        return {"shard": shard, "requests": 0, "resumed": 0, "errors": 0, "skipped": "already scored"}
     suite = _suite_for_run(settings, run)
     requests = shard_requests(_requests_for(suite, run), shard, n_shards)
     staged = warehouse.staged_keys(run_key)
@@ -339,6 +342,9 @@ def score_results(suite: GoldenSuite, calls: Iterable[CallResult]) -> list[dict[
 def score_run(settings: Settings, warehouse, run_key: str) -> dict[str, Any]:
     """Score every staged call, then write results, summaries and run totals in one transaction."""
     run = _run_row(warehouse, run_key)
+    if run["status"] == "success" and not warehouse.staged_keys(run_key):
+        log.info("eval run %s is already scored", run_key)
+        return {k: run[k] for k in ("n_calls", "n_errors", "n_passed", "pass_rate")}
     suite = _suite_for_run(settings, run)
     expected = {r.key for r in _requests_for(suite, run)}
     staged = [CallResult.from_dict(p.get("payload", p)) for p in warehouse.read_staging(run_key)]

@@ -17,7 +17,7 @@ import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmmon.errors import GoldenSetError, LlmmonError
 from llmmon.golden import CASE_FIELDS, GoldenSuite, expected_text
@@ -83,11 +83,22 @@ def _tags_type(tags: Any) -> str:
 Rule = Callable[[dict[str, Any]], str | None]  # None: nothing to report for this row
 
 
-def _checks(suite: GoldenSuite, rows: list[dict[str, Any]]) -> list[tuple[str, str | Callable, Rule, Any]]:
-    """(check name, field, rule text for a failing row, expectation) for every per-case rule."""
+class _Check(NamedTuple):
+    """One per-case rule: the field it reports (or a function of the row), the rule text, the expectation."""
+
+    name: str
+    field: str | Callable[[dict[str, Any]], str]
+    rule: Rule
+    expectation: Any
+
+
+def _checks(suite: GoldenSuite, rows: list[dict[str, Any]]) -> list[_Check]:
+    """Every per-case rule, as Great Expectations expectations on the frame built by :func:`_case_rows`."""
     import great_expectations as gx
 
-    E = gx.expectations
+    def E(name: str, **kwargs: Any) -> Any:  # an expectation tagged with the rule it enforces
+        return getattr(gx.expectations, name)(meta={"llmmon_check": kwargs.pop("check")}, **kwargs)
+
     lines_by = {"id": defaultdict(list), "input_key": defaultdict(list)}
     for row in rows:
         for col, by in lines_by.items():
@@ -115,36 +126,41 @@ def _checks(suite: GoldenSuite, rows: list[dict[str, Any]]) -> list[tuple[str, s
         kinds = " or ".join(_KIND_WORDS.get(k, k) for k in SCORERS[row["scorer"]].reference_kinds)
         return f"must be {kinds} for scorer '{row['scorer']}', got {row['reference_kind']}"
 
-    checks: list[tuple[str, str | Callable, Rule, Any]] = []
+    checks: list[_Check] = []
     for f in REQUIRED_FIELDS:
         col = f"{f}_type" if f in STRING_FIELDS else "reference_present"
-        checks.append((f"required_{f}", f, lambda row: "is required (missing or null)",
-                       E.ExpectColumnValuesToNotBeNull(column=col)))
+        checks.append(_Check(f"required_{f}", f, lambda row: "is required (missing or null)",
+                             E("ExpectColumnValuesToNotBeNull", check=f"required_{f}", column=col)))
     for f in STRING_FIELDS:
-        checks.append((f"string_{f}", f, lambda row, f=f: f"must be a string, got {row[f + '_type']}",
-                       E.ExpectColumnValuesToBeInSet(column=f"{f}_type", value_set=["str"])))
+        checks.append(_Check(f"string_{f}", f, lambda row, f=f: f"must be a string, got {row[f + '_type']}",
+                             E("ExpectColumnValuesToBeInSet", check=f"string_{f}", column=f"{f}_type",
+                               value_set=["str"])))
     checks += [
-        ("unique_id", "id", others("id"), E.ExpectColumnValuesToBeUnique(column="id")),
-        ("known_intent", "intent",
-         lambda row: f"'{row['intent']}' is not one of the suite's intents ({', '.join(intents)})",
-         E.ExpectColumnValuesToBeInSet(column="intent", value_set=intents)),
-        ("known_task_type", "task_type",
-         lambda row: f"'{row['task_type']}' is not one of the suite's task types ({', '.join(task_types)})",
-         E.ExpectColumnValuesToBeInSet(column="task_type", value_set=task_types)),
-        ("input_not_blank", "input", lambda row: "must not be empty or whitespace only",
-         E.ExpectColumnValuesToMatchRegex(column="input", regex=r"\S")),
-        ("unique_input", "input", others("input_key"), E.ExpectColumnValuesToBeUnique(column="input_key")),
-        ("known_scorer", "scorer", scorer_rule, E.ExpectColumnValuesToBeInSet(column="scorer", value_set=sorted(SCORERS))),
-        ("reference_kind", "reference", kind_rule,
-         E.ExpectColumnPairValuesToBeInSet(column_A="scorer", column_B="reference_kind", value_pairs_set=pairs,
-                                           ignore_row_if="either_value_is_missing")),
-        ("tags_list", "tags", lambda row: f"must be a list of strings, got {row['tags_type']}",
-         E.ExpectColumnValuesToBeInSet(column="tags_type", value_set=["list"])),
-        ("params_object", "params", lambda row: f"must be an object, got {row['params_type']}",
-         E.ExpectColumnValuesToBeInSet(column="params_type", value_set=["dict"])),
-        ("no_unknown_fields", lambda row: row["unknown_fields"],
-         lambda row: f"unknown field (the fields are {', '.join(CASE_FIELDS)})",
-         E.ExpectColumnValuesToBeNull(column="unknown_fields")),
+        _Check("unique_id", "id", others("id"),
+               E("ExpectColumnValuesToBeUnique", check="unique_id", column="id")),
+        _Check("known_intent", "intent",
+               lambda row: f"'{row['intent']}' is not one of the suite's intents ({', '.join(intents)})",
+               E("ExpectColumnValuesToBeInSet", check="known_intent", column="intent", value_set=intents)),
+        _Check("known_task_type", "task_type",
+               lambda row: f"'{row['task_type']}' is not one of the suite's task types ({', '.join(task_types)})",
+               E("ExpectColumnValuesToBeInSet", check="known_task_type", column="task_type",
+                 value_set=task_types)),
+        _Check("input_not_blank", "input", lambda row: "must not be empty or whitespace only",
+               E("ExpectColumnValuesToMatchRegex", check="input_not_blank", column="input", regex=r"\S")),
+        _Check("unique_input", "input", others("input_key"),
+               E("ExpectColumnValuesToBeUnique", check="unique_input", column="input_key")),
+        _Check("known_scorer", "scorer", scorer_rule,
+               E("ExpectColumnValuesToBeInSet", check="known_scorer", column="scorer", value_set=sorted(SCORERS))),
+        _Check("reference_kind", "reference", kind_rule,
+               E("ExpectColumnPairValuesToBeInSet", check="reference_kind", column_A="scorer",
+                 column_B="reference_kind", value_pairs_set=pairs, ignore_row_if="either_value_is_missing")),
+        _Check("tags_list", "tags", lambda row: f"must be a list of strings, got {row['tags_type']}",
+               E("ExpectColumnValuesToBeInSet", check="tags_list", column="tags_type", value_set=["list"])),
+        _Check("params_object", "params", lambda row: f"must be an object, got {row['params_type']}",
+               E("ExpectColumnValuesToBeInSet", check="params_object", column="params_type", value_set=["dict"])),
+        _Check("no_unknown_fields", lambda row: row["unknown_fields"],
+               lambda row: f"unknown field (the fields are {', '.join(CASE_FIELDS)})",
+               E("ExpectColumnValuesToBeNull", check="no_unknown_fields", column="unknown_fields")),
     ]
     return checks
 
@@ -220,18 +236,18 @@ def _case_problems(suite: GoldenSuite, rows: list[dict[str, Any]]) -> list[dict[
     frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["line", "id"])
     if frame.empty:
         return []
-    results = _gx().run("cases", frame, [c[3] for c in checks], ["id", "line"])
+    results = _gx().run("cases", frame, [c.expectation for c in checks], ["id", "line"])
     row_by_line = {row["line"]: row for row in rows}
     problems = []
-    for (_, field, rule, _), result in zip(checks, results, strict=True):
+    for check, result in zip(checks, results, strict=True):
         if result.success:
             continue
         for hit in result.result.get("unexpected_index_list") or []:
             row = row_by_line[int(hit["line"])]
-            text = rule(row)
+            text = check.rule(row)
             if text is not None:
-                name = field(row) if callable(field) else field
-                problems.append(_problem(file, row["id"], row["line"], name, text))
+                field = check.field(row) if callable(check.field) else check.field
+                problems.append(_problem(file, row["id"], row["line"], field, text))
     return problems
 
 

@@ -237,6 +237,7 @@ def test_missing_fields_load_as_none_for_validation_to_report(copy):
         (lambda d: d["task_types"]["qa"].update(threshold=1.5),
          "key 'task_types.qa.threshold': Input should be less than or equal to 1"),
         (lambda d: d["task_types"]["qa"].pop("system_prompt"), "key 'task_types.qa.system_prompt': Field required"),
+        (lambda d: d["intents"].append("refund"), "key 'intents': intents must be unique; repeated: refund"),
     ],
 )
 def test_invalid_suite_file_names_key_and_rule(copy, edit, message):

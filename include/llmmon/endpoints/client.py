@@ -303,7 +303,8 @@ class EndpointClient:
                     output, reason, model, usage = parse_completion(raw)
                     return _Reply(output, reason, model, usage, None, ended, server_ttft)
                 decoder, acc, lag = SSEDecoder(), ChatAccumulator(), self.lag
-                async for chunk in resp.aiter_bytes():
+                raw_resp = resp.stream._stream._aiohttp_response
+                async for chunk in raw_resp.content.iter_any():
                     for event, data in decoder.feed(chunk):
                         if not acc.done:  # after [DONE] read on to the end so the connection is reused
                             acc.add_event(event, data)
