@@ -267,9 +267,13 @@ class AnswerPlanner:
         keys = sorted(ref)
         if not keys:
             return "I could not find the requested details.", "unparsable"
+        drop = mode == "missing" or (len(keys) > 1 and pick(2, "drop") == 0)
+        if not drop:
+            # Changing free text (a summary) is not a wrong answer a scorer can see: change a decisive field.
+            decisive = [k for k in keys if not (isinstance(ref[k], str) and len(ref[k].split()) > 4)]
+            keys = decisive or keys
         key = keys[pick(len(keys), "field")]
         out = dict(ref)
-        drop = mode == "missing" or (len(keys) > 1 and pick(2, "drop") == 0)
         if not drop:
             alternatives = catalog.field_values.get((case.task_type, key), [])
             new_value = _altered(ref[key], alternatives, lambda n: pick(n, "value"))

@@ -6,12 +6,14 @@ HTTP errors, over its aiohttp transport. The streamed body is read as raw bytes 
 32-64 concurrent streams on two cores to saturate the event loop and inflate the TTFT being measured
 (docs/endpoints.md has the figures).
 
-Per call: time to first token (at the first content delta), latency, tokens from ``usage``, finish reason,
-response model, cost from the price table, attempts, an OpenTelemetry span, and the event-loop lag seen while
-the call was in flight (``timing_suspect`` when it exceeds the tolerance). Retries are our own (SDK
-``max_retries=0``) so attempts are counted and broken streams are retried. A per-call failure never raises: it
-comes back as a CallResult with ``error_type`` and a short, secret-free ``error``; the caller's error budget
-decides what to do with it.
+Per call: time to first token (from the moment the request is written to the socket to the first content
+delta), latency (to the end of the stream), tokens from ``usage``, finish reason, response model, cost from the
+price table, attempts, an OpenTelemetry span, and the event-loop lag at the moments those timestamps were taken
+(``timing_suspect`` when it exceeds the tolerance: the client, not the model, may have delayed them).
+
+Retries are our own (SDK ``max_retries=0``) so attempts are counted and broken streams are retried. A per-call
+failure never raises: it comes back as a CallResult with ``error_type`` and a short, secret-free ``error``; the
+caller's error budget decides what to do with it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from llmmon.endpoints.retry import Failure, backoff_delay, classify, redact
 from llmmon.endpoints.sse import SSEDecoder
 from llmmon.endpoints.stream import ChatAccumulator, StreamProtocolError, parse_completion, usage_tokens
 from llmmon.endpoints.telemetry import end_chat_span, server_address, start_chat_span
-from llmmon.endpoints.transport import CURRENT_CLOCK, WireClock, make_http_client
+from llmmon.endpoints.transport import CURRENT_CLOCK, WireClock, body_chunks, make_http_client
 from llmmon.prices import PriceTable
 from llmmon.records import CallResult, ChatRequest
 
@@ -103,7 +105,6 @@ class _Reply:
     first_token_at: float | None
     ended: float
     server_ttft_s: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class EndpointClient:
@@ -155,7 +156,9 @@ class EndpointClient:
                 api_key=self._api_key,
                 base_url=self.endpoint.base_url,
                 max_retries=0,  # our own loop counts attempts and also retries broken streams
-                timeout=httpx2.Timeout(self.endpoint.timeout_s),
+                # No per-read timeout: aiohttp would re-arm a timer for every chunk; each attempt runs under
+                # one asyncio.timeout(timeout_s) instead, which also bounds a stream that trickles forever.
+                timeout=httpx2.Timeout(self.endpoint.timeout_s, read=None),
                 http_client=make_http_client(concurrency=self.concurrency, timeout_s=self.endpoint.timeout_s),
             )
         return self._openai
@@ -303,8 +306,7 @@ class EndpointClient:
                     output, reason, model, usage = parse_completion(raw)
                     return _Reply(output, reason, model, usage, None, ended, server_ttft)
                 decoder, acc, lag = SSEDecoder(), ChatAccumulator(), self.lag
-                raw_resp = resp.stream._stream._aiohttp_response
-                async for chunk in raw_resp.content.iter_any():
+                async for chunk in body_chunks(resp):
                     for event, data in decoder.feed(chunk):
                         if not acc.done:  # after [DONE] read on to the end so the connection is reused
                             acc.add_event(event, data)

@@ -14,7 +14,6 @@ built and sent) does not distort the timestamp, so it is not held against the ca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 
 
@@ -28,45 +27,47 @@ class LoopLagMonitor:
         self.lags_ms: list[float] = []
         self.woke: list[float] = []  # loop.time() of each wake-up, parallel to lags_ms
         self._users = 0
-        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handle: asyncio.TimerHandle | None = None
         self._due: float | None = None  # loop.time() at which the pending wake-up is due
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def acquire(self) -> None:
         """Start sampling (if not already) on the running loop."""
         self._users += 1
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="llmmon-loop-lag")
+        if self._handle is None:
+            loop = self._loop = asyncio.get_running_loop()
+            self._due = loop.time() + self.interval_s
+            self._handle = loop.call_at(self._due, self._tick)
 
     def release(self) -> None:
         """Stop sampling when the last user releases."""
         self._users = max(0, self._users - 1)
-        if self._users == 0 and self._task is not None:
-            self._task.cancel()
-            self._task = None
-            self._due = None
+        if self._users == 0:
+            self._stop()
 
     async def aclose(self) -> None:
         """Stop sampling now, whoever still holds the monitor."""
         self._users = 0
-        task, self._task, self._due = self._task, None, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stop()
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        interval = self.interval_s
-        append, append_woke = self.lags_ms.append, self.woke.append
-        while True:
-            due = self._due = loop.time() + interval
-            await asyncio.sleep(interval)
-            now = loop.time()
-            lag = now - due
-            # asyncio may fire a timer up to one clock-resolution early; that is no lag.
-            append(lag * 1000.0 if lag > 0 else 0.0)
-            append_woke(now)
+    def _stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = self._due = None
+
+    def _tick(self) -> None:
+        # A plain timer callback, not a task: no future or task step per wake-up (this runs 200 times a second).
+        loop = self._loop
+        if loop is None or self._due is None:
+            return
+        now = loop.time()
+        lag = now - self._due
+        # asyncio may fire a timer up to one clock-resolution early; that is no lag.
+        self.lags_ms.append(lag * 1000.0 if lag > 0 else 0.0)
+        self.woke.append(now)
+        self._due = now + self.interval_s
+        self._handle = loop.call_at(self._due, self._tick)
 
     # -- reading -------------------------------------------------------------------------------------
     def mark(self) -> int:

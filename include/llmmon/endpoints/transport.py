@@ -8,12 +8,17 @@ go, the first request built leaves ~20 ms after it was "sent" — time the serve
 starts when the body is written to the socket (aiohttp's ``on_request_chunk_sent`` trace, which fires right
 before the write), not when the SDK hands the request over. Each attempt registers a :class:`WireClock` in a
 context variable; the body-writing task inherits the context, so the stamp lands on the right attempt.
+
+Why :func:`body_chunks`: each streamed chunk otherwise climbs five async-generator layers (httpx2's decoder,
+raw iterator and bound stream, the transport's stream, aiohttp's ``iter_chunked``); reading aiohttp's stream
+directly cut client CPU by ~0.25 ms per streamed request at concurrency 32 (1.7-1.8 -> 1.5 ms).
 """
 
 from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,7 +60,7 @@ async def _on_chunk_sent(session: aiohttp.ClientSession, ctx: SimpleNamespace, p
 def make_http_client(*, concurrency: int, timeout_s: float) -> httpx2.AsyncClient:
     """An httpx2-compatible client on the SDK's aiohttp transport, sized for ``concurrency`` connections."""
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    timeout = httpx2.Timeout(timeout_s)
+    timeout = httpx2.Timeout(timeout_s, read=None)  # the caller bounds each attempt as a whole
     hooks = {"request": [_on_request]}
     try:
         # The transport behind the SDK's DefaultAioHttpClient; built here only to add a trace config.
@@ -75,3 +80,13 @@ def make_http_client(*, concurrency: int, timeout_s: float) -> httpx2.AsyncClien
 
     transport.client = session
     return DefaultAioHttpClient(timeout=timeout, limits=limits, event_hooks=hooks, transport=transport)
+
+
+def body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
+    """The response body as it arrives: straight from aiohttp's stream when the body is not content-encoded
+    (the transport turns aiohttp's decompression off), else through httpx2, which decodes it."""
+    inner = getattr(getattr(response.stream, "_stream", None), "_aiohttp_response", None)
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if isinstance(inner, aiohttp.ClientResponse) and encoding in ("", "identity"):
+        return inner.content.iter_any()
+    return response.aiter_bytes()

@@ -304,3 +304,62 @@ def test_api_key_never_in_errors_or_logs(caplog: pytest.LogCaptureFixture) -> No
     for r in (auth, refused):
         assert SECRET not in repr(r.to_dict())
     assert SECRET not in caplog.text
+
+
+# -- other OpenAI-compatible servers (stood up here: their quirks are the outside boundary) --------------------
+
+SSE_BODY = (
+    'data: {"model":"other-1","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
+    'data: {"model":"other-1","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+    'data: {"model":"other-1","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}\n\n'
+    'data: {"model":"other-1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n'
+    "data: [DONE]\n\n"
+)
+JSON_BODY = {
+    "model": "other-1",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+}
+
+
+def call_quirky_server(kind: str) -> CallResult:
+    async def gzip_sse(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        resp.enable_compression(force=web.ContentCoding.gzip)
+        await resp.prepare(request)
+        await resp.write(SSE_BODY.encode())
+        await resp.write_eof()
+        return resp
+
+    async def ignores_stream(request: web.Request) -> web.Response:
+        return web.json_response(JSON_BODY)
+
+    async def main() -> CallResult:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", gzip_sse if kind == "gzip" else ignores_stream)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            ep = EndpointConfig(name="other", base_url=f"http://127.0.0.1:{runner.addresses[0][1]}/v1",
+                                model="other-1", max_retries=0)
+            async with EndpointClient(ep, api_key=None) as client:
+                return await client.complete(req())
+        finally:
+            await runner.cleanup()
+
+    return asyncio.run(main())
+
+
+def test_gzip_encoded_stream_is_decoded() -> None:
+    r = call_quirky_server("gzip")
+    assert (r.error_type, r.output, r.finish_reason, r.input_tokens, r.output_tokens) == (
+        None, "Hello", "stop", 3, 2)
+    assert r.ttft_s is not None
+
+
+def test_server_that_ignores_stream_still_gives_a_result() -> None:
+    r = call_quirky_server("json")
+    assert (r.error_type, r.output, r.finish_reason, r.input_tokens, r.output_tokens) == (
+        None, "Hello", "stop", 3, 2)
+    assert r.ttft_s is None  # no stream, no first token to time
