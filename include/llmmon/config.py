@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmmon.errors import ConfigError
 
@@ -82,12 +90,133 @@ class Price(_Strict):
 
 
 class Thresholds(_Strict):
-    """When a golden-set run counts as a regression against its baseline."""
+    """How a golden-set run is judged against its baseline (see docs/verdicts.md).
 
-    pass_rate_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
-    intent_pass_rate_drop: Annotated[float, Field(ge=0, le=1)] = 0.10
+    A slice regresses when its paired test is significant at ``alpha`` (after the multiple-comparison
+    ``correction`` across intents) AND its pass-rate drop is at least the effect-size floor (``min_effect`` overall,
+    ``intent_min_effect`` per intent): significance alone flags harmless changes on big sets, a fixed drop alone
+    cries wolf on small ones.
+    """
+
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    correction: Literal["holm", "bh"] = "holm"
+    min_effect: Annotated[float, Field(ge=0, le=1)] = 0.02
+    intent_min_effect: Annotated[float, Field(ge=0, le=1)] = 0.05
+    min_examples: Annotated[int, Field(ge=1)] = 30
     min_intent_examples: Annotated[int, Field(ge=1)] = 10
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    bootstrap_resamples: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    power: Annotated[float, Field(gt=0, lt=1)] = 0.8
     error_budget: Annotated[float, Field(ge=0, le=1)] = 0.05
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+
+
+def parse_duration(value: object) -> dt.timedelta:
+    """``"90s"``, ``"30m"``, ``"4h"``, ``"1d"`` or a number of seconds, as a timedelta."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.timedelta(seconds=float(value))
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration like 90s, 30m, 4h or 1d")
+    n, unit = float(m.group(1)), m.group(2)
+    return dt.timedelta(seconds=n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+
+
+class _Route(_Strict):
+    """Common settings of an alert route: a name rules refer to, and delivery retries."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    backoff_s: Annotated[float, Field(ge=0)] = 1.0
+
+
+class SlackRoute(_Route):
+    """Slack incoming webhook (the URL is the secret)."""
+
+    type: Literal["slack"]
+    webhook_url: SecretRef
+
+
+class PagerDutyRoute(_Route):
+    """PagerDuty Events API v2: trigger and resolve with the same dedup key."""
+
+    type: Literal["pagerduty"]
+    routing_key: SecretRef
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
+class WebhookRoute(_Route):
+    """Generic JSON webhook, signed with HMAC-SHA256 when a signing secret is given."""
+
+    type: Literal["webhook"]
+    url: SecretRef
+    hmac_secret: SecretRef | None = None
+
+
+class AlertmanagerRoute(_Route):
+    """Prometheus Alertmanager v2 API (``POST /api/v2/alerts``)."""
+
+    type: Literal["alertmanager"]
+    url: str  # base URL, e.g. http://alertmanager:9093
+    username: str | None = None
+    password: SecretRef | None = None
+
+
+class EmailRoute(_Route):
+    """Email over SMTP (STARTTLS by default, or implicit TLS)."""
+
+    type: Literal["email"]
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretRef | None = None
+    sender: str
+    recipients: Annotated[list[str], Field(min_length=1)]
+
+
+RouteConfig = Annotated[
+    SlackRoute | PagerDutyRoute | WebhookRoute | AlertmanagerRoute | EmailRoute, Field(discriminator="type")
+]
+
+Op = Literal[">", ">=", "<", "<=", "==", "!="]
+
+
+class Condition(_Strict):
+    """``value <op> threshold``."""
+
+    op: Op
+    value: float
+
+
+class AlertRule(_Strict):
+    """A rule over a named metric series: fire after ``for`` consecutive breaching windows or runs.
+
+    ``resolve`` (default: the negation of ``condition``) gives hysteresis: between the two the state holds.
+    ``where`` filters the series by label (e.g. ``{endpoint: prod}``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    metric: str
+    where: dict[str, str] = {}
+    condition: Condition
+    resolve: Condition | None = None
+    for_: Annotated[int, Field(ge=1, le=100, alias="for")] = 2
+    severity: Literal["critical", "warning", "info"] = "warning"
+    labels: dict[str, str] = {}
+    routes: list[str] = []
+    renotify: Duration | None = dt.timedelta(hours=4)
+    description: str = ""
 
 
 class WebhookConfig(_Strict):
@@ -124,6 +253,8 @@ class Settings(_Strict):
     prices: list[Price] = []
     thresholds: Thresholds = Thresholds()
     alerts: AlertsConfig = AlertsConfig()
+    routes: list[RouteConfig] = []
+    alert_rules: list[AlertRule] = []
     eval: EvalConfig = EvalConfig()
     source: str = Field(default="<memory>", exclude=True)
 
@@ -137,6 +268,14 @@ class Settings(_Strict):
             raise ValueError("declare at least one endpoint")
         if self.default_endpoint is not None and self.default_endpoint not in names:
             raise ValueError(f"default_endpoint {self.default_endpoint!r} is not one of the endpoints: {names}")
+        route_names = [r.name for r in self.routes]
+        dupes = sorted({n for n in route_names if route_names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"route names must be unique; repeated: {', '.join(dupes)}")
+        for i, rule in enumerate(self.alert_rules):
+            unknown = [r for r in rule.routes if r not in route_names]
+            if unknown:
+                raise ValueError(f"alert_rules.{i} ({rule.name}): unknown route(s) {unknown}; routes: {route_names}")
         seen = set()
         for p in self.prices:
             if (p.model, p.effective_from) in seen:

@@ -158,13 +158,13 @@ def compare_runs(
     if not keys:
         return Verdict(INCONCLUSIVE, "baseline and candidate share no example ids", **common)
 
-    overall = _compare_slice("overall", keys, base, cand, thresholds.pass_rate_drop, judged=True)
+    overall = _compare_slice("overall", keys, base, cand, thresholds.min_effect, judged=True)
     by_intent: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for k in keys:
         by_intent[str(cand[k].get("intent"))].append(k)
     intents = [
         _compare_slice(
-            f"intent:{intent}", ks, base, cand, thresholds.intent_pass_rate_drop,
+            f"intent:{intent}", ks, base, cand, thresholds.intent_min_effect,
             judged=len(ks) >= thresholds.min_intent_examples,
         )
         for intent, ks in sorted(by_intent.items())

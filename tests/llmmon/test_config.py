@@ -70,7 +70,7 @@ def test_env_references_expand_with_defaults(tmp_path):
          "greater than or equal to 0"),
         (lambda t: t.replace("api_key: {env: PROD_KEY}", "api_key: {env: A, airflow_connection: b}"),
          "endpoints.0.api_key", "exactly one"),
-        (lambda t: t + "thresholds: {pass_rate_drop: 2}\n", "thresholds.pass_rate_drop", "less than or equal to 1"),
+        (lambda t: t + "thresholds: {min_effect: 2}\n", "thresholds.min_effect", "less than or equal to 1"),
         (lambda t: t + "surprise: 1\n", "surprise", "Extra inputs are not permitted"),
         (lambda t: t.replace("    model: m-1\n", ""), "endpoints.0.model", "Field required"),
     ],

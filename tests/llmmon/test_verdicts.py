@@ -16,7 +16,7 @@ from llmmon.verdicts import (
     mcnemar_exact_p,
 )
 
-T = Thresholds(pass_rate_drop=0.05, intent_pass_rate_drop=0.10, min_intent_examples=10, error_budget=0.05)
+T = Thresholds(min_effect=0.05, intent_min_effect=0.10, min_intent_examples=10, error_budget=0.05)
 
 
 def results(spec: dict[str, list[bool]], errors: int = 0) -> list[dict]:
