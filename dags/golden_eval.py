@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
+from llmmon_airflow.notifiers import LlmmonNotifier, deadline_interval
 from llmmon_airflow.tasks import record_failure_callback
 
 DOC = __doc__
 
 STAGES = ["daily", "deploy", "canary", "shadow", "manual"]
+DEADLINE = deadline_interval()  # LLMMON_GOLDEN_EVAL_DEADLINE, default 3h after the run is queued
 
 
 @dag(
@@ -32,8 +34,18 @@ STAGES = ["daily", "deploy", "canary", "shadow", "manual"]
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": record_failure_callback,
+        # record the run as failed in the warehouse, then tell people through llmmon's routes
+        "on_failure_callback": [record_failure_callback, LlmmonNotifier()],
     },
+    on_failure_callback=LlmmonNotifier(),
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=DEADLINE,
+        callback=AsyncCallback(
+            "llmmon_airflow.notifiers.deadline_missed",
+            kwargs={"dag_id": "golden_eval", "deadline": str(DEADLINE)},
+        ),
+    ),
     params={
         "endpoint": Param(None, type=["null", "string"], description="Endpoint name from the llmmon config"),
         "model": Param(None, type=["null", "string"], description="Model id to request (default: the endpoint's)"),

@@ -231,6 +231,13 @@ class AlertsConfig(_Strict):
     webhook: WebhookConfig | None = None
 
 
+class AirflowAlertsConfig(_Strict):
+    """Where Airflow-level failures go: failed tasks and DAG runs, and missed deadlines of the daily eval."""
+
+    routes: list[str] = []
+    severity: Literal["critical", "warning", "info"] = "warning"
+
+
 class WarehouseConfig(_Strict):
     url: str = "sqlite:///.llmmon/warehouse.db"
 
@@ -255,6 +262,7 @@ class Settings(_Strict):
     alerts: AlertsConfig = AlertsConfig()
     routes: list[RouteConfig] = []
     alert_rules: list[AlertRule] = []
+    airflow_alerts: AirflowAlertsConfig = AirflowAlertsConfig()
     eval: EvalConfig = EvalConfig()
     source: str = Field(default="<memory>", exclude=True)
 
@@ -276,6 +284,9 @@ class Settings(_Strict):
             unknown = [r for r in rule.routes if r not in route_names]
             if unknown:
                 raise ValueError(f"alert_rules.{i} ({rule.name}): unknown route(s) {unknown}; routes: {route_names}")
+        unknown = [r for r in self.airflow_alerts.routes if r not in route_names]
+        if unknown:
+            raise ValueError(f"airflow_alerts: unknown route(s) {unknown}; routes: {route_names}")
         seen = set()
         for p in self.prices:
             if (p.model, p.effective_from) in seen:

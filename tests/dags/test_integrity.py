@@ -77,3 +77,18 @@ def test_golden_eval_shape(dagbag):
                                   "max_examples", "shards"}
     # every Param has a default: a scheduled DAG with a required Param without default fails to import
     assert params["stage"] == "daily" and params["trials"] == 1
+
+
+def test_golden_eval_deadline_and_failure_notifiers(dagbag):
+    import inspect
+
+    from airflow.sdk._shared.module_loading import import_string
+
+    dag = dagbag.dags["golden_eval"]
+    deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    assert len(deadlines) == 1
+    callback = import_string(deadlines[0].callback.path)  # importable where the triggerer runs (plugins/)
+    assert inspect.iscoroutinefunction(callback)
+    assert deadlines[0].interval.total_seconds() == 3 * 3600
+    names = [type(cb).__name__ for cb in dag.get_task("run_shard").on_failure_callback]
+    assert names == ["function", "LlmmonNotifier"]

@@ -48,14 +48,16 @@ PLACEHOLDER_API_KEY = "llmmon-no-key"  # the SDK insists on a key; keyless serve
 SERVER_TTFT_HEADER = "x-llmmon-applied-ttft-ms"
 # Bearer auth only, as chat.completions.create sends it (the SDK default would add an admin key if one is set).
 _POST_OPTIONS: dict[str, Any] = {"security": {"bearer_auth": True}}
+SATURATED_SUSPECT_SHARE = 0.05  # past this share of suspect calls, a batch p95 may be the client's doing
 
 
 @dataclass
 class ClientStats:
     """How the client itself fared during a batch: if ``saturated``, its timings overstate the endpoint's.
 
-    ``saturated`` means the event loop woke more than the lag tolerance late on over 5% of its wake-ups
-    (loop-lag p95 above the tolerance). ``timing_suspect_share`` is the share of calls flagged one by one.
+    ``saturated``: the event loop ran more than the lag tolerance late on over 5% of its wake-ups (loop-lag
+    p95 above the tolerance), or over 5% of the calls are ``timing_suspect`` — enough to move any p95 taken
+    over the batch. Treat every timing of a saturated batch as the client's, not the endpoint's.
     """
 
     wall_s: float
@@ -201,6 +203,7 @@ class EndpointClient:
             self.lag.release()
         done = [r for r in results if r is not None]
         n = len(done)
+        suspect_share = sum(r.timing_suspect for r in done) / n if n else 0.0
         stats = ClientStats(
             wall_s=wall,
             cpu_s=cpu,
@@ -208,8 +211,8 @@ class EndpointClient:
             loop_lag_p50_ms=p50,
             loop_lag_p95_ms=p95,
             loop_lag_max_ms=worst,
-            saturated=p95 > self.lag_tolerance_ms,
-            timing_suspect_share=sum(r.timing_suspect for r in done) / n if n else 0.0,
+            saturated=p95 > self.lag_tolerance_ms or suspect_share > SATURATED_SUSPECT_SHARE,
+            timing_suspect_share=suspect_share,
             requests=n,
             concurrency=self.concurrency,
         )

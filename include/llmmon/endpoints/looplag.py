@@ -1,14 +1,13 @@
 """Event-loop lag: how late the client's own event loop runs, so its overload is never reported as the model's.
 
-A monitor task asks to wake every ``interval_s`` and records how late it actually woke. When the loop is busy
+A timer callback asks to run every ``interval_s`` and records how late it actually ran. When the loop is busy
 (parsing, building requests, anything CPU-bound), every callback waits — including the one that reads the first
 token — so a timing taken during high lag overstates the endpoint's latency by up to that lag.
 
-A call asks :meth:`LoopLagMonitor.lag_now_ms` at the moment it takes a timestamp (first token, end of stream):
-how long the loop has been busy up to now. If the monitor's wake-up is overdue by ``d``, the loop has not been
-free for ``d``, so bytes that arrived in that stretch waited up to ``d`` (plus at most one interval) before the
-timestamp was taken. A busy stretch that ended before the bytes arrived (say, while 32 requests were being
-built and sent) does not distort the timestamp, so it is not held against the call.
+A call asks :meth:`LoopLagMonitor.lag_now_ms` at the moments it takes a timestamp (first token, end of
+stream): the time since the monitor's latest wake-up was due, an upper bound on how long the loop may have kept
+that timestamp waiting. A busy stretch that ended before the bytes arrived (say, while 32 requests were being
+built and sent) does not distort the timestamp, and is not held against the call.
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ class LoopLagMonitor:
             raise ValueError(f"loop-lag interval must be positive, got {interval_s!r}")
         self.interval_s = interval_s
         self.lags_ms: list[float] = []
-        self.woke: list[float] = []  # loop.time() of each wake-up, parallel to lags_ms
         self._users = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._due: float | None = None  # loop.time() at which the pending wake-up is due
+        self._last_due: float | None = None  # when the latest completed wake-up was due (or sampling began)
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def acquire(self) -> None:
@@ -37,7 +36,8 @@ class LoopLagMonitor:
         self._users += 1
         if self._handle is None:
             loop = self._loop = asyncio.get_running_loop()
-            self._due = loop.time() + self.interval_s
+            self._last_due = loop.time()
+            self._due = self._last_due + self.interval_s
             self._handle = loop.call_at(self._due, self._tick)
 
     def release(self) -> None:
@@ -54,7 +54,7 @@ class LoopLagMonitor:
     def _stop(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
-        self._handle = self._due = None
+        self._handle = self._due = self._last_due = None
 
     def _tick(self) -> None:
         # A plain timer callback, not a task: no future or task step per wake-up (this runs 200 times a second).
@@ -63,9 +63,9 @@ class LoopLagMonitor:
             return
         now = loop.time()
         lag = now - self._due
+        self._last_due = min(self._due, now)
         # asyncio may fire a timer up to one clock-resolution early; that is no lag.
         self.lags_ms.append(lag * 1000.0 if lag > 0 else 0.0)
-        self.woke.append(now)
         self._due = now + self.interval_s
         self._handle = loop.call_at(self._due, self._tick)
 
@@ -82,22 +82,16 @@ class LoopLagMonitor:
         return late * 1000.0 if late > 0 else 0.0
 
     def lag_now_ms(self) -> float:
-        """How long (ms) the loop may have kept a callback running now from running: the wake-up overdue now,
-        or the lag of a wake-up within the last interval (the same busy stretch may still be going on)."""
-        worst = self.overdue_ms()
-        if self.woke:
-            recent = asyncio.get_running_loop().time() - self.interval_s
-            i = len(self.woke) - 1
-            while i >= 0 and self.woke[i] >= recent:
-                worst = max(worst, self.lags_ms[i])
-                i -= 1
-        return worst
+        """An upper bound (ms) on how long a callback running now may have waited for the loop.
 
-    def max_since(self, mark: int) -> float:
-        """The worst lag (ms) seen since ``mark``, including the wake-up overdue right now."""
-        recent = self.lags_ms[mark:]
-        worst = max(recent) if recent else 0.0
-        return max(worst, self.overdue_ms())
+        The loop last proved free when the monitor's latest wake-up was due (or when sampling started); since
+        then it may have been busy throughout, so anything that became ready in between waited at most this
+        long. On a quiet loop it stays below one interval plus the epoll rounding (~1 ms); it overstates a
+        real wait by at most about one interval, so a flag raised on it errs on the side of caution.
+        """
+        if self._last_due is None:
+            return 0.0
+        return (asyncio.get_running_loop().time() - self._last_due) * 1000.0
 
     def summary(self, mark: int = 0) -> tuple[float, float, float]:
         """(p50, p95, max) of the lag samples since ``mark``, in ms; zeros when there are none."""

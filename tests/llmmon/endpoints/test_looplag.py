@@ -12,23 +12,29 @@ from llmmon.endpoints.looplag import LoopLagMonitor, percentile
 
 
 def test_blocked_loop_shows_as_lag() -> None:
-    async def main() -> tuple[float, float, list[float]]:
+    async def main() -> tuple[float, list[float]]:
         mon = LoopLagMonitor(interval_s=0.002)
         mon.acquire()
         await asyncio.sleep(0.02)
-        quiet = mon.lag_now_ms()
         time.sleep(0.05)  # hog the loop, as CPU-bound client work would
         during = mon.lag_now_ms()
         await asyncio.sleep(0.01)
         mon.release()
         await mon.aclose()
-        return quiet, during, mon.lags_ms
+        return during, mon.lags_ms
 
-    quiet, during, lags = asyncio.run(main())
-    assert during >= 40.0  # overdue by nearly the whole 50 ms block
-    assert max(lags) >= 40.0  # and recorded once the monitor woke
+    during, lags = asyncio.run(main())
+    assert during >= 50.0  # a timestamp taken now may have waited the whole block
+    assert max(lags) >= 45.0  # the wake-up due during the block came late by nearly all of it
     assert len(lags) >= 5
-    assert quiet < during
+
+
+def test_idle_monitor_reports_no_lag() -> None:
+    async def main() -> float:
+        mon = LoopLagMonitor()
+        return mon.lag_now_ms()
+
+    assert asyncio.run(main()) == 0.0
 
 
 def test_monitor_keeps_sampling_while_any_user_holds_it() -> None:
@@ -72,6 +78,5 @@ def test_percentile_matches_numpy_linear(q: float) -> None:
 def test_summary_of_known_samples() -> None:
     mon = LoopLagMonitor()
     mon.lags_ms.extend([0.0, 1.0, 2.0, 3.0, 100.0])
-    mon.woke.extend([0.1, 0.2, 0.3, 0.4, 0.5])
     assert mon.summary() == (2.0, pytest.approx(80.6), 100.0)
     assert mon.summary(mark=4) == (100.0, 100.0, 100.0)
