@@ -1,130 +1,225 @@
-"""Golden-set verdicts: compare a candidate run with its baseline on the same example ids.
+"""Golden-set verdicts: is the candidate run worse than its baseline, beyond noise? (see docs/verdicts.md)
 
 The comparison is paired: only examples present in both runs count, so a changed set never masquerades as a
-changed model. A drop in pass rate beyond the configured threshold — overall, or for an intent with enough
-examples — is a regression. The exact McNemar p-value of the discordant pairs is recorded beside each slice so a
-reader can see whether a drop is more than noise. Above the error budget (endpoint errors, not wrong answers)
-the verdict is ``inconclusive``: an outage is not a quality regression.
+changed model, and each example is compared with itself. Every slice (``overall`` and ``intent:<name>``) carries
+its paired test (exact McNemar for one trial per example, the sign-flip permutation test on per-example pass
+proportions for k trials), its p-value adjusted across intents (Holm or Benjamini-Hochberg), paired bootstrap
+intervals of the pass-rate and mean-score change, and the minimum detectable effect for its size. A slice
+regresses when the test is significant AND the drop reaches the effect floor: significance alone flags harmless
+changes on big sets, a fixed drop alone cries wolf on small ones.
+
+Endpoint errors are not wrong answers: above the error budget the verdict is ``inconclusive``; below it, errored
+trials are left out of the pairing (and counted).
 """
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from math import comb
+from dataclasses import asdict, dataclass, field, fields
+from fractions import Fraction
 from typing import Any
 
 from llmmon.config import Thresholds
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
-NO_CHANGE = "no_change"
+NO_SIGNIFICANT_CHANGE = "no_significant_change"
 INCONCLUSIVE = "inconclusive"
 NO_BASELINE = "no_baseline"
+VERDICTS = (REGRESSION, IMPROVEMENT, NO_SIGNIFICANT_CHANGE, INCONCLUSIVE, NO_BASELINE)
 
-
-def mcnemar_exact_p(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs (binomial test at 1/2).
-
-    McNemar (1947), "Note on the sampling error of the difference between correlated proportions".
-    """
-    n = b + c
-    if n == 0:
-        return 1.0
-    k = min(b, c)
-    tail = sum(comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2.0 * tail)
+MCNEMAR_EXACT = "mcnemar_exact"
+FLAKY_LIST_CAP = 20  # flaky example ids kept in the verdict; the count is always complete
+_EPS = 1e-12  # pass rates are means of fractions: 0.85 - 0.80 must count as a 5-point drop
 
 
 @dataclass(frozen=True)
 class SliceComparison:
-    """Paired pass rates of one slice (``overall`` or ``intent:<name>``) in baseline and candidate."""
+    """Paired comparison of one slice (``overall`` or ``intent:<name>``); rates and differences are 0..1 shares.
+
+    ``b``/``c`` are McNemar's discordant counts: examples whose pass proportion fell / rose (with one trial per
+    example: passed only in the baseline / only in the candidate). ``discordance`` is the mean squared per-example
+    pass difference ((b + c) / n for one trial). Intervals are of candidate minus baseline.
+    """
 
     subject: str
     n_paired: int
     baseline_pass_rate: float
     candidate_pass_rate: float
-    threshold: float
-    baseline_only_passed: int  # passed in the baseline, failed in the candidate
-    candidate_only_passed: int  # failed in the baseline, passed in the candidate
-    mcnemar_p: float
-    judged: bool  # False when the slice has too few examples to be judged alone
+    baseline_mean_score: float
+    candidate_mean_score: float
+    b: int
+    c: int
+    discordance: float
+    test: str  # mcnemar_exact | sign_flip_exact | sign_flip_monte_carlo
+    p_value: float
+    p_adjusted: float | None  # None when the slice is not judged
+    correction: str  # "none" (overall), "holm" or "bh" (intents)
+    pass_rate_diff_ci: tuple[float, float] | None
+    score_diff_ci: tuple[float, float] | None
+    mde: float | None  # smallest pass-rate change detectable with the configured power; None if none is
+    min_effect: float  # the drop a regression must reach (min_effect overall, intent_min_effect per intent)
+    judged: bool  # False when the slice (or the whole comparison) has too few examples to be judged
+    regressed: bool
+    improved: bool
 
     @property
     def drop(self) -> float:
+        """Baseline minus candidate pass rate (positive = worse)."""
         return self.baseline_pass_rate - self.candidate_pass_rate
 
     @property
-    def regressed(self) -> bool:
-        return self.judged and self.drop > self.threshold
+    def threshold(self) -> float:  # read by alerts/golden.py
+        return self.min_effect
 
     @property
-    def improved(self) -> bool:
-        return self.judged and -self.drop > self.threshold
+    def mcnemar_p(self) -> float:  # read by alerts/golden.py; the trial-aware test's p-value for k > 1
+        return self.p_value
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of comparing a candidate run with its baseline."""
+    """The outcome of comparing a candidate run with its baseline, with the statistics behind it."""
 
     verdict: str
     reason: str
     baseline_run_key: str | None = None
-    error_share: float = 0.0
+    error_share: float = 0.0  # candidate trials that failed at the endpoint / all candidate trials
     error_budget: float = 0.0
+    n_errors: int = 0  # candidate trials with an endpoint error
+    n_excluded: int = 0  # common examples left out of the pairing: no error-free trial in one of the runs
+    trials: int = 1  # most trials any example had
+    flaky_count: int = 0  # examples whose trials disagree in either run
+    flaky_examples: list[str] = field(default_factory=list)  # their ids, the first FLAKY_LIST_CAP
+    alpha: float | None = None
+    correction: str | None = None
+    confidence: float | None = None
+    power: float | None = None
     overall: SliceComparison | None = None
     intents: list[SliceComparison] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[SliceComparison]:
-        slices = ([self.overall] if self.overall else []) + self.intents
-        return [s for s in slices if s.regressed]
+        """Slices that regressed (empty unless the verdict is ``regression``)."""
+        return [s for s in self._slices() if s.regressed]
+
+    def _slices(self) -> list[SliceComparison]:
+        return ([self.overall] if self.overall else []) + list(self.intents)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (no NaN or infinity: the warehouse refuses them), with each slice's ``drop`` added."""
+        out = asdict(self)
+        for s in ([out["overall"]] if out["overall"] else []) + out["intents"]:
+            s["drop"] = s["baseline_pass_rate"] - s["candidate_pass_rate"]
+        return _json_safe(out)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         """Rebuild a verdict stored by :meth:`to_dict` (derived keys such as ``drop`` are ignored)."""
+        slice_keys = {f.name for f in fields(SliceComparison)}
+
         def sc(d: Mapping[str, Any] | None) -> SliceComparison | None:
             if d is None:
                 return None
-            return SliceComparison(**{k: v for k, v in d.items() if k != "drop"})
+            kw = {k: v for k, v in d.items() if k in slice_keys}
+            for ci in ("pass_rate_diff_ci", "score_diff_ci"):
+                if kw.get(ci) is not None:
+                    kw[ci] = tuple(kw[ci])
+            return SliceComparison(**kw)
 
-        return cls(
-            verdict=data["verdict"], reason=data["reason"], baseline_run_key=data.get("baseline_run_key"),
-            error_share=data.get("error_share", 0.0), error_budget=data.get("error_budget", 0.0),
-            overall=sc(data.get("overall")), intents=[sc(i) for i in data.get("intents", [])],
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for s in ([out["overall"]] if out["overall"] else []) + out["intents"]:
-            s["drop"] = s["baseline_pass_rate"] - s["candidate_pass_rate"]
-        return out
+        verdict_keys = {f.name for f in fields(cls)} - {"overall", "intents"}
+        kw = {k: v for k, v in data.items() if k in verdict_keys}
+        kw["flaky_examples"] = list(kw.get("flaky_examples") or [])
+        return cls(**kw, overall=sc(data.get("overall")), intents=[sc(i) for i in data.get("intents") or []])
 
 
-def _pairs(results: Iterable[Mapping[str, Any]]) -> dict[tuple[str, int], Mapping[str, Any]]:
-    return {(r["example_id"], int(r.get("trial") or 0)): r for r in results}
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
 
 
-def _compare_slice(
-    subject: str, keys: list[tuple[str, int]], base: Mapping, cand: Mapping, threshold: float, judged: bool
-) -> SliceComparison:
-    n = len(keys)
-    base_pass = sum(1 for k in keys if base[k]["passed"])
-    cand_pass = sum(1 for k in keys if cand[k]["passed"])
-    b = sum(1 for k in keys if base[k]["passed"] and not cand[k]["passed"])
-    c = sum(1 for k in keys if cand[k]["passed"] and not base[k]["passed"])
-    return SliceComparison(
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def _pts(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+@dataclass(frozen=True)
+class _Pair:
+    base: Any  # llmmon.statistics.trials.ExampleOutcome
+    cand: Any
+
+
+def _measure(subject: str, pairs: list[_Pair], th: Thresholds, seed: int, mde_alpha: float) -> dict[str, Any]:
+    """Everything about one slice that does not depend on the other slices."""
+    from llmmon.statistics.bootstrap import paired_bootstrap_ci
+    from llmmon.statistics.mcnemar import mcnemar_exact_p
+    from llmmon.statistics.power import min_detectable_effect
+    from llmmon.statistics.signflip import sign_flip_p
+
+    n = len(pairs)
+    d_pass = [p.cand.pass_share - p.base.pass_share for p in pairs]
+    d_score = [p.cand.mean_score - p.base.mean_score for p in pairs]
+    b = sum(1 for d in d_pass if d < 0)
+    c = sum(1 for d in d_pass if d > 0)
+    # one seed per slice and purpose, stable across runs and independent of slice order
+    slice_seed = [seed, zlib.crc32(subject.encode())]
+    if all(p.base.valid == 1 and p.cand.valid == 1 for p in pairs):
+        test, p_value = MCNEMAR_EXACT, mcnemar_exact_p(b, c)
+    else:
+        p_value, test = sign_flip_p(d_pass, seed=[*slice_seed, 1])
+    discordance = sum(float(d) ** 2 for d in d_pass) / n
+    k = max(max(p.base.valid, p.cand.valid) for p in pairs)
+    pass_ci, score_ci = paired_bootstrap_ci(
+        [[float(d) for d in d_pass], d_score], confidence=th.confidence, resamples=th.bootstrap_resamples,
+        seed=[*slice_seed, 0],
+    )
+    return dict(
         subject=subject,
         n_paired=n,
-        baseline_pass_rate=base_pass / n if n else 0.0,
-        candidate_pass_rate=cand_pass / n if n else 0.0,
-        threshold=threshold,
-        baseline_only_passed=b,
-        candidate_only_passed=c,
-        mcnemar_p=mcnemar_exact_p(b, c),
-        judged=judged and n > 0,
+        baseline_pass_rate=float(sum(p.base.pass_share for p in pairs) / n),
+        candidate_pass_rate=float(sum(p.cand.pass_share for p in pairs) / n),
+        baseline_mean_score=sum(p.base.mean_score for p in pairs) / n,
+        candidate_mean_score=sum(p.cand.mean_score for p in pairs) / n,
+        b=b,
+        c=c,
+        discordance=discordance,
+        test=test,
+        p_value=float(p_value),
+        pass_rate_diff_ci=pass_ci,
+        score_diff_ci=score_ci,
+        mde=min_detectable_effect(n, discordance, mde_alpha, th.power, step=1.0 / k),
     )
+
+
+def _decide(m: dict[str, Any], *, p_adjusted: float | None, correction: str, min_effect: float, judged: bool,
+            alpha: float) -> SliceComparison:
+    drop = m["baseline_pass_rate"] - m["candidate_pass_rate"]
+    significant = judged and p_adjusted is not None and p_adjusted < alpha
+    return SliceComparison(
+        **m, p_adjusted=p_adjusted, correction=correction, min_effect=min_effect, judged=judged,
+        regressed=significant and drop >= min_effect - _EPS,
+        improved=significant and -drop >= min_effect - _EPS,
+    )
+
+
+def _describe(s: SliceComparison, confidence: float) -> str:
+    p = f"p={s.p_value:.3g}" if s.correction == "none" else f"adjusted p={s.p_adjusted:.3g}"
+    ci = ""
+    if s.pass_rate_diff_ci is not None:
+        lo, hi = s.pass_rate_diff_ci
+        ci = f", {confidence:.0%} CI of the change [{_pts(lo)}, {_pts(hi)}] points"
+    return f"{s.subject} {_pct(s.baseline_pass_rate)} -> {_pct(s.candidate_pass_rate)} ({p}, n={s.n_paired}{ci})"
 
 
 def compare_runs(
@@ -133,50 +228,89 @@ def compare_runs(
     thresholds: Thresholds,
     *,
     baseline_run_key: str | None = None,
+    seed: int = 0,
 ) -> Verdict:
-    """Compare per-example results (dicts with example_id, trial, intent, passed, error_type)."""
-    cand = _pairs(candidate)
-    n_total = len(cand)
-    n_errors = sum(1 for r in cand.values() if r.get("error_type"))
-    error_share = n_errors / n_total if n_total else 0.0
-    common = dict(error_share=error_share, error_budget=thresholds.error_budget, baseline_run_key=baseline_run_key)
+    """Compare per-example results (dicts with example_id, trial, intent, passed, score, error_type).
 
-    if n_total == 0:
+    ``seed`` makes the bootstrap intervals (and any Monte Carlo p-value) reproducible: the same runs and seed give
+    the same verdict, byte for byte.
+    """
+    from llmmon.statistics.multiple import adjust
+    from llmmon.statistics.trials import aggregate_trials, flaky_examples, max_trials
+
+    th = thresholds
+    cand = aggregate_trials(candidate, source="candidate results")
+    n_trials = sum(o.trials for o in cand.values())
+    n_errors = sum(o.errors for o in cand.values())
+    error_share = n_errors / n_trials if n_trials else 0.0
+    base = aggregate_trials(baseline, source="baseline results") if baseline is not None else {}
+    flaky = flaky_examples(cand, base)
+    common: dict[str, Any] = dict(
+        baseline_run_key=baseline_run_key, error_share=error_share, error_budget=th.error_budget, n_errors=n_errors,
+        trials=max(1, max_trials(cand, base)), flaky_count=len(flaky), flaky_examples=flaky[:FLAKY_LIST_CAP],
+        alpha=th.alpha, correction=th.correction, confidence=th.confidence, power=th.power,
+    )
+
+    if n_trials == 0:
         return Verdict(INCONCLUSIVE, "the candidate run has no results", **common)
-    if error_share > thresholds.error_budget:
+    if error_share > th.error_budget:
         return Verdict(
             INCONCLUSIVE,
-            f"{n_errors} of {n_total} calls failed ({error_share:.1%}), above the error budget "
-            f"of {thresholds.error_budget:.1%}: endpoint errors are not judged as a quality change",
+            f"{n_errors} of {n_trials} calls failed at the endpoint ({error_share:.1%}), above the error budget "
+            f"of {th.error_budget:.1%}: endpoint errors are not judged as a quality change",
             **common,
         )
     if baseline is None:
         return Verdict(NO_BASELINE, "no earlier successful run of this suite version on the previous version", **common)
 
-    base = _pairs(baseline)
-    keys = sorted(set(cand) & set(base))
-    if not keys:
+    shared = sorted(set(cand) & set(base))
+    if not shared:
         return Verdict(INCONCLUSIVE, "baseline and candidate share no example ids", **common)
+    pairs = {eid: _Pair(base[eid], cand[eid]) for eid in shared if base[eid].valid and cand[eid].valid}
+    common["n_excluded"] = n_excluded = len(shared) - len(pairs)
+    excluded = (f"; {n_excluded} shared example(s) left out: an endpoint error in every trial of one run"
+                if n_excluded else "")
+    if not pairs:
+        return Verdict(INCONCLUSIVE, f"no shared example has an error-free result in both runs{excluded}", **common)
 
-    overall = _compare_slice("overall", keys, base, cand, thresholds.min_effect, judged=True)
-    by_intent: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for k in keys:
-        by_intent[str(cand[k].get("intent"))].append(k)
+    by_intent: dict[str, list[_Pair]] = defaultdict(list)
+    for eid, pair in pairs.items():
+        by_intent[str(pair.cand.intent)].append(pair)
+    enough = len(pairs) >= th.min_examples
+    judged_intents = [i for i, ps in by_intent.items() if enough and len(ps) >= th.min_intent_examples]
+    # Power of the intents' tests is quoted at the first Holm step's level (alpha / m): conservative for both
+    # corrections.
+    intent_alpha = th.alpha / max(1, len(judged_intents))
+
+    overall_m = _measure("overall", list(pairs.values()), th, seed, th.alpha)
+    overall = _decide(overall_m, p_adjusted=overall_m["p_value"], correction="none", min_effect=th.min_effect,
+                      judged=enough, alpha=th.alpha)
+    measured = {i: _measure(f"intent:{i}", ps, th, seed, intent_alpha) for i, ps in sorted(by_intent.items())}
+    adjusted = dict(zip(judged_intents, adjust([measured[i]["p_value"] for i in judged_intents], th.correction),
+                        strict=True))
     intents = [
-        _compare_slice(
-            f"intent:{intent}", ks, base, cand, thresholds.intent_min_effect,
-            judged=len(ks) >= thresholds.min_intent_examples,
-        )
-        for intent, ks in sorted(by_intent.items())
+        _decide(m, p_adjusted=adjusted.get(i), correction=th.correction, min_effect=th.intent_min_effect,
+                judged=i in adjusted, alpha=th.alpha)
+        for i, m in measured.items()
     ]
-    verdict = Verdict(NO_CHANGE, "", overall=overall, intents=intents, **common)
-    regressions = verdict.regressions
-    if regressions:
-        worst = ", ".join(f"{s.subject} {s.baseline_pass_rate:.1%} -> {s.candidate_pass_rate:.1%}" for s in regressions)
-        return Verdict(REGRESSION, f"pass rate dropped beyond threshold: {worst}", overall=overall,
-                       intents=intents, **common)
+    stats = dict(overall=overall, intents=intents, **common)
+
+    if not enough:
+        return Verdict(
+            INCONCLUSIVE,
+            f"only {len(pairs)} paired examples, fewer than min_examples={th.min_examples}: "
+            f"{_describe(overall, th.confidence)}{excluded}",
+            **stats,
+        )
+    slices = [overall, *intents]
+    regressed = [s for s in slices if s.regressed]
+    if regressed:
+        return Verdict(REGRESSION, "pass rate dropped significantly: "
+                       + "; ".join(_describe(s, th.confidence) for s in regressed) + excluded, **stats)
     if overall.improved:
-        return Verdict(IMPROVEMENT, f"overall pass rate rose {overall.baseline_pass_rate:.1%} -> "
-                       f"{overall.candidate_pass_rate:.1%}", overall=overall, intents=intents, **common)
-    return Verdict(NO_CHANGE, f"overall pass rate {overall.baseline_pass_rate:.1%} -> "
-                   f"{overall.candidate_pass_rate:.1%}, within thresholds", overall=overall, intents=intents, **common)
+        return Verdict(IMPROVEMENT, "pass rate rose significantly: " + _describe(overall, th.confidence) + excluded,
+                       **stats)
+    mde = (f"; with {overall.n_paired} paired examples only changes of {_pts(overall.mde)} points or more are "
+           f"detectable with {th.power:.0%} power" if overall.mde is not None else "")
+    return Verdict(NO_SIGNIFICANT_CHANGE, "no significant change: " + _describe(overall, th.confidence) + mde
+                   + excluded, **stats)

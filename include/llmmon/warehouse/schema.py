@@ -33,8 +33,11 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 DEPLOY_SOURCES = ("deploy_hook", "airflow", "provider", "manual")
 RUN_STATUSES = ("running", "success", "failed")
 SUMMARY_DIMENSIONS = ("overall", "intent", "task_type")
-ALERT_STATUSES = ("firing", "resolved")
-NOTIFY_STATUSES = ("sent", "failed", "not_configured")
+ALERT_STATES = ("pending", "firing", "resolved", "inactive")
+ALERT_FROM_STATES = ("inactive", "pending", "firing")
+ALERT_TO_STATES = ("pending", "firing", "resolved", "inactive")
+DELIVERY_KINDS = ("firing", "renotify", "resolved")
+DELIVERY_STATUSES = ("pending", "sent", "failed", "not_configured", "superseded")
 
 KEY = 255  # length of identifiers and names: fits every dialect's indexable VARCHAR
 
@@ -158,6 +161,7 @@ eval_runs = sa.Table(
     sa.Column("ttft_p95_s", sa.Float, nullable=True, comment="95th percentile time to first token, seconds."),
     sa.Column("latency_p50_s", sa.Float, nullable=True, comment="Median end-to-end latency, seconds."),
     sa.Column("latency_p95_s", sa.Float, nullable=True, comment="95th percentile end-to-end latency, seconds."),
+    sa.Column("latency_p99_s", sa.Float, nullable=True, comment="99th percentile end-to-end latency, seconds."),
     sa.Column("input_tokens", sa.BigInteger, nullable=True, comment="Prompt tokens over all calls."),
     sa.Column("output_tokens", sa.BigInteger, nullable=True, comment="Completion tokens over all calls."),
     sa.Column("cost_usd", sa.Float, nullable=True, comment="Cost of all calls in USD, from the price table."),
@@ -245,34 +249,85 @@ alerts = sa.Table(
     "alerts",
     metadata,
     sa.Column("alert_id", sa.String(KEY), primary_key=True,
-              comment="Deterministic id of the alert (same inputs, same id)."),
+              comment="Deterministic id of one alert episode: hash of rule, series labels and the point where it started."),
     sa.Column("dedup_key", sa.String(KEY), nullable=False,
-              comment="Groups alerts about the same condition across runs (rule, endpoint, subject)."),
-    sa.Column("rule", sa.String(KEY), nullable=False, comment="Alert rule that fired."),
-    sa.Column("severity", sa.String(32), nullable=False, comment="Severity, e.g. warning or critical."),
-    sa.Column("status", sa.String(16), nullable=False, comment="firing or resolved."),
-    sa.Column("source_run_key", sa.String(KEY), nullable=True,
-              comment="Run whose results raised the alert (eval_runs.run_key)."),
-    sa.Column("subject", sa.String(KEY), nullable=True,
-              comment="What the alert is about, e.g. overall or intent:refund."),
-    sa.Column("metric", sa.String(KEY), nullable=True, comment="Metric that breached, e.g. pass_rate."),
-    sa.Column("value", sa.Float, nullable=True, comment="Observed value of the metric."),
-    sa.Column("baseline_value", sa.Float, nullable=True, comment="Value of the metric in the baseline."),
-    sa.Column("threshold", sa.Float, nullable=True, comment="Threshold the rule applied."),
-    sa.Column("message", sa.Text, nullable=True, comment="Human-readable summary sent to the alert route."),
-    _ts("created_at", "When the alert was first raised (UTC); kept on re-raising.", nullable=False),
-    _ts("updated_at", "When the alert was last raised or changed (UTC).", nullable=False),
-    _ts("notified_at", "When the last notification attempt ended (UTC)."),
-    sa.Column("notify_attempts", sa.Integer, nullable=False, server_default=sa.text("0"),
-              comment="Notification attempts made so far."),
-    sa.Column("notify_status", sa.String(16), nullable=True,
-              comment="sent, failed or not_configured; null before any attempt."),
-    sa.Column("notify_error", sa.Text, nullable=True, comment="Last notification error, secrets removed."),
-    _check_in("status", ALERT_STATUSES, "status"),
-    _check_in("notify_status", NOTIFY_STATUSES, "notify_status", nullable=True),
-    sa.Index("ix_alerts_dedup_key", "dedup_key"),
-    sa.Index("ix_alerts_source_run_key", "source_run_key"),
-    comment="Alerts raised by llmmon rules and the state of their notification.",
+              comment="Stable key of the condition across episodes: rule and sorted series labels (PagerDuty's dedup key)."),
+    sa.Column("rule", sa.String(KEY), nullable=False, comment="Alert rule that raised the alert."),
+    sa.Column("metric", sa.String(KEY), nullable=False, comment="Metric series the rule watches, e.g. golden.regression."),
+    sa.Column("state", sa.String(16), nullable=False,
+              comment="pending, firing, resolved, or inactive (pending that recovered before firing)."),
+    sa.Column("severity", sa.String(32), nullable=False, comment="critical, warning or info, from the rule."),
+    sa.Column("labels", sa.JSON(none_as_null=True), nullable=False,
+              comment="JSON object: the rule's labels and the series labels (series labels win)."),
+    sa.Column("value", sa.Float, nullable=True, comment="Latest non-null value of the series in this episode."),
+    sa.Column("threshold", sa.Float, nullable=True, comment="Threshold of the rule's condition."),
+    sa.Column("breach_count", sa.Integer, nullable=False,
+              comment="Breaching points seen in this episode; the alert fires when it reaches the rule's for."),
+    _ts("started_at", "Time of the first breaching point of the episode (UTC).", nullable=False),
+    _ts("fired_at", "Time of the point that made the alert fire (UTC); null if it never fired."),
+    _ts("resolved_at", "Time of the point that resolved the alert (UTC); null unless resolved."),
+    sa.Column("last_point_id", sa.String(KEY), nullable=False,
+              comment="Latest series point evaluated in this episode, e.g. a run_key."),
+    _ts("last_point_at", "Time of the latest series point evaluated in this episode (UTC).", nullable=False),
+    _ts("last_notified_at",
+        "When the last notification was queued (UTC); the re-notify interval counts from here."),
+    sa.Column("notify_count", sa.Integer, nullable=False,
+              comment="Notifications queued for this alert so far (firing, renotify, resolved)."),
+    _ts("updated_at", "When an evaluation last changed the row (its evaluation time, UTC).", nullable=False),
+    _check_in("state", ALERT_STATES, "state"),
+    sa.Index("ix_alerts_dedup_key_started_at", "dedup_key", "started_at"),
+    sa.Index("ix_alerts_state", "state"),
+    comment="One row per alert episode of a rule on one series: its state, latest value and notifications.",
 )
 
-TABLES: tuple[sa.Table, ...] = (deployments, eval_runs, eval_summaries, eval_results, eval_staging, alerts)
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("event_id", sa.String(KEY), primary_key=True,
+              comment="Deterministic id: hash of alert_id, to_state and point_id (re-evaluating adds nothing)."),
+    sa.Column("alert_id", sa.String(KEY), nullable=False, comment="Alert episode that changed state (alerts.alert_id)."),
+    sa.Column("from_state", sa.String(16), nullable=False, comment="State before: inactive, pending or firing."),
+    sa.Column("to_state", sa.String(16), nullable=False,
+              comment="State after: pending, firing, resolved or inactive."),
+    _ts("at", "Time of the series point that caused the transition (UTC).", nullable=False),
+    sa.Column("point_id", sa.String(KEY), nullable=False,
+              comment="Series point that caused the transition, e.g. a run_key."),
+    sa.Column("value", sa.Float, nullable=True, comment="Value of that point."),
+    _ts("evaluated_at", "When the evaluation that recorded the transition ran (its evaluation time, UTC).",
+        nullable=False),
+    _check_in("from_state", ALERT_FROM_STATES, "from_state"),
+    _check_in("to_state", ALERT_TO_STATES, "to_state"),
+    sa.Index("ix_alert_events_alert_id_at", "alert_id", "at"),
+    comment="Every state transition of every alert, one row per transition.",
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("delivery_id", sa.String(KEY), primary_key=True,
+              comment="Deterministic id: hash of alert_id, notification number and route."),
+    sa.Column("alert_id", sa.String(KEY), nullable=False, comment="Alert the notification is about (alerts.alert_id)."),
+    sa.Column("seq", sa.Integer, nullable=False,
+              comment="Number of the notification for its alert: 1 for firing, one more per renotify or resolve."),
+    sa.Column("kind", sa.String(16), nullable=False, comment="firing, renotify or resolved."),
+    sa.Column("route", sa.String(KEY), nullable=False, comment="Name of the route that delivers it."),
+    sa.Column("status", sa.String(16), nullable=False,
+              comment="pending, sent, failed, not_configured, or superseded (a renotify of an alert no longer firing)."),
+    sa.Column("tries", sa.Integer, nullable=False,
+              comment="Evaluations that tried to deliver it; failed deliveries are retried by the next one."),
+    sa.Column("attempts", sa.Integer, nullable=False,
+              comment="Delivery attempts over all tries (a route may retry within one try)."),
+    sa.Column("error", sa.Text, nullable=True, comment="Last delivery error, secrets removed; null once sent."),
+    _ts("queued_at", "When the notification was queued (the evaluation time, UTC).", nullable=False),
+    _ts("last_try_at", "When the last try ended (evaluation time, UTC); null before any try."),
+    _ts("sent_at", "When it was delivered (evaluation time, UTC); null until sent."),
+    _check_in("kind", DELIVERY_KINDS, "kind"),
+    _check_in("status", DELIVERY_STATUSES, "status"),
+    sa.Index("ix_alert_deliveries_alert_id", "alert_id"),
+    sa.Index("ix_alert_deliveries_status", "status"),
+    comment="Outbox of alert notifications, one row per notification and route, with the delivery outcome.",
+)
+
+TABLES: tuple[sa.Table, ...] = (
+    deployments, eval_runs, eval_summaries, eval_results, eval_staging, alerts, alert_events, alert_deliveries
+)

@@ -23,9 +23,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from llmmon.warehouse.schema import (
+    DELIVERY_STATUSES,
     DEPLOY_SOURCES,
-    NOTIFY_STATUSES,
     WarehouseError,
+    alert_deliveries,
+    alert_events,
     alerts,
     deployments,
     eval_results,
@@ -40,8 +42,8 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 
 # Written by the warehouse itself, never by start_eval_run's caller.
 _RUN_LIFECYCLE = ("status", "error", "finished_at")
-# Alert columns owned by update_alert_notification: re-raising an alert must not forget it was sent.
-_NOTIFY_COLUMNS = ("notified_at", "notify_attempts", "notify_status", "notify_error")
+# Delivery statuses that the next evaluation retries: anything not delivered and not superseded.
+RETRY_STATUSES = ("pending", "failed", "not_configured")
 
 
 def _now() -> dt.datetime:
@@ -461,57 +463,135 @@ class Warehouse:
             return _rows(conn.execute(q))
 
     # -- alerts ------------------------------------------------------------------------------------------
+    # The rule engine (llmmon.alerts.engine) decides; these methods only read and write its three tables.
 
-    def upsert_alert(self, alert: dict[str, Any]) -> dict[str, Any]:
-        """Insert or update an alert by ``alert_id``; returns the stored row.
+    def select_rows(self, query: sa.Select) -> list[dict[str, Any]]:
+        """The rows of a read-only ``query`` as dicts (the alert engine's metric series are such queries)."""
+        with self._reading() as conn:
+            return _rows(conn.execute(query))
 
-        On an existing alert, ``created_at`` and the notification columns (notified_at, notify_attempts,
-        notify_status, notify_error) keep their stored values: raising the same alert again must not make
-        it look unsent. ``created_at`` and ``updated_at`` default to now.
+    def latest_alerts(self, rule: str) -> dict[str, dict[str, Any]]:
+        """The latest episode of each condition of ``rule``, keyed by ``dedup_key`` (latest: last started)."""
+        c = alerts.c
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=c.dedup_key, order_by=(c.started_at.desc(), c.alert_id.desc()))
+            .label("_rank")
+        )
+        inner = sa.select(alerts, rank).where(c.rule == rule).subquery()
+        q = sa.select(*(inner.c[name] for name in alerts.c.keys())).where(inner.c._rank == 1)
+        with self._reading() as conn:
+            return {row["dedup_key"]: row for row in _rows(conn.execute(q))}
+
+    def write_alert_changes(
+        self,
+        alert_rows: Sequence[dict[str, Any]],
+        events: Sequence[dict[str, Any]] = (),
+        deliveries: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Persist one evaluation in ONE transaction: upsert ``alert_rows`` by alert_id, insert ``events`` and
+        queued ``deliveries`` whose ids are new (an id already stored is left as it is).
+
+        Queuing a notification in the same transaction as the transition that caused it is what makes
+        delivery loss-free: a crash after the commit leaves the delivery pending for the next evaluation.
         """
-        alert_id = alert.get("alert_id")
-        if not isinstance(alert_id, str) or not alert_id:
-            raise WarehouseError(f"upsert_alert: alert_id must be a non-empty string, got {alert_id!r}")
-        _check_columns(alerts, alert, f"upsert_alert({alert_id!r})")
-        now = _now()
-        row = dict(alert)
-        if row.get("notify_attempts") is None:
-            row["notify_attempts"] = 0
-        row["created_at"] = alert.get("created_at") or now
-        row["updated_at"] = alert.get("updated_at") or now
+        for i, row in enumerate(alert_rows):
+            if not row.get("alert_id"):
+                raise WarehouseError(f"write_alert_changes: alert row {i} has no alert_id")
         with self.engine.begin() as conn:
-            upsert(conn, alerts, [row], ["alert_id"], preserve=["created_at", *_NOTIFY_COLUMNS])
+            upsert(conn, alerts, alert_rows, ["alert_id"])
+            upsert(conn, alert_events, events, ["event_id"], preserve=[c for c in alert_events.c.keys()
+                                                                         if c != "event_id"])
+            upsert(conn, alert_deliveries, deliveries, ["delivery_id"],
+                   preserve=[c for c in alert_deliveries.c.keys() if c != "delivery_id"])
+
+    def undelivered(self) -> list[dict[str, Any]]:
+        """Deliveries not sent yet (pending, failed or not_configured), oldest notification first."""
+        c = alert_deliveries.c
+        q = (
+            sa.select(alert_deliveries)
+            .where(c.status.in_(RETRY_STATUSES))
+            .order_by(c.queued_at, c.alert_id, c.seq, c.route)
+        )
+        with self._reading() as conn:
+            return _rows(conn.execute(q))
+
+    def claim_delivery(self, delivery_id: str, tries: int, at: dt.datetime) -> bool:
+        """Take the delivery for one try: count the try, if no one else tried since ``tries`` was read.
+
+        Optimistic: of two evaluations racing for the same delivery only one claims it, and a process that
+        dies after claiming leaves the delivery retryable (its status is unchanged).
+        """
+        c = alert_deliveries.c
+        stmt = (
+            sa.update(alert_deliveries)
+            .where(c.delivery_id == delivery_id, c.tries == tries, c.status.in_(RETRY_STATUSES))
+            .values(tries=c.tries + 1, last_try_at=at)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def finish_delivery(
+        self, delivery_id: str, status: str, *, attempts: int, error: str | None, at: dt.datetime
+    ) -> None:
+        """Record the outcome of a try: status (sent, failed, not_configured, superseded), attempts added."""
+        if status not in DELIVERY_STATUSES or status == "pending":
+            raise WarehouseError(
+                f"finish_delivery({delivery_id!r}): status {status!r} is not one of "
+                f"{', '.join(s for s in DELIVERY_STATUSES if s != 'pending')}"
+            )
+        c = alert_deliveries.c
+        values: dict[str, Any] = {"status": status, "attempts": c.attempts + attempts, "error": error}
+        if status == "sent":
+            values.update(sent_at=at, error=None)
+        with self.engine.begin() as conn:
+            if conn.execute(sa.update(alert_deliveries).where(c.delivery_id == delivery_id).values(values)).rowcount == 0:
+                raise WarehouseError(f"finish_delivery: no delivery with delivery_id {delivery_id!r}")
+
+    def get_alert(self, alert_id: str) -> dict[str, Any] | None:
+        """The alerts row of ``alert_id``, or None."""
+        with self._reading() as conn:
             return _one(conn.execute(sa.select(alerts).where(alerts.c.alert_id == alert_id)))
 
-    def update_alert_notification(
-        self,
-        alert_id: str,
-        status: str | None,
-        error: str | None,
-        attempts: int,
-        notified_at: dt.datetime | None,
-    ) -> None:
-        """Record the outcome of notifying ``alert_id`` (status: sent, failed, not_configured or None)."""
-        if status is not None and status not in NOTIFY_STATUSES:
-            raise WarehouseError(
-                f"update_alert_notification({alert_id!r}): status {status!r} is not one of "
-                f"{', '.join(NOTIFY_STATUSES)} or None"
-            )
-        stmt = (
-            sa.update(alerts)
-            .where(alerts.c.alert_id == alert_id)
-            .values(notify_status=status, notify_error=error, notify_attempts=attempts, notified_at=notified_at)
-        )
-        with self.engine.begin() as conn:
-            if conn.execute(stmt).rowcount == 0:
-                raise WarehouseError(f"update_alert_notification: no alert with alert_id {alert_id!r}")
+    def get_alerts(self, alert_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The alerts rows of ``alert_ids`` that exist, keyed by alert_id."""
+        if not alert_ids:
+            return {}
+        with self._reading() as conn:
+            rows = _rows(conn.execute(sa.select(alerts).where(alerts.c.alert_id.in_(sorted(set(alert_ids))))))
+        return {r["alert_id"]: r for r in rows}
 
-    def alerts_for_run(self, run_key: str) -> list[dict[str, Any]]:
-        """Alerts raised by run ``run_key``, oldest first."""
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """Alerts pending or firing: firing first, then by severity (critical first) and start time."""
+        c = alerts.c
+        state_order = sa.case({"firing": 0, "pending": 1}, value=c.state, else_=2)
+        severity_order = sa.case({"critical": 0, "warning": 1, "info": 2}, value=c.severity, else_=3)
         q = (
             sa.select(alerts)
-            .where(alerts.c.source_run_key == run_key)
-            .order_by(alerts.c.created_at, alerts.c.alert_id)
+            .where(c.state.in_(("pending", "firing")))
+            .order_by(state_order, severity_order, c.started_at, c.alert_id)
         )
+        with self._reading() as conn:
+            return _rows(conn.execute(q))
+
+    def alert_events(self, alert_id: str) -> list[dict[str, Any]]:
+        """The transitions of ``alert_id`` in time order."""
+        c = alert_events.c
+        order = sa.case({"pending": 0, "firing": 1, "inactive": 2, "resolved": 2}, value=c.to_state, else_=3)
+        q = sa.select(alert_events).where(c.alert_id == alert_id).order_by(c.at, order, c.event_id)
+        with self._reading() as conn:
+            return _rows(conn.execute(q))
+
+    def alert_deliveries(self, alert_id: str) -> list[dict[str, Any]]:
+        """The notifications of ``alert_id`` and their delivery state, by notification number and route."""
+        c = alert_deliveries.c
+        q = sa.select(alert_deliveries).where(c.alert_id == alert_id).order_by(c.seq, c.route)
+        with self._reading() as conn:
+            return _rows(conn.execute(q))
+
+    def alerts_for_point(self, point_id: str) -> list[dict[str, Any]]:
+        """Alerts that changed state at series point ``point_id`` (for run series: the alerts a run moved)."""
+        moved = sa.select(alert_events.c.alert_id).where(alert_events.c.point_id == point_id)
+        q = sa.select(alerts).where(alerts.c.alert_id.in_(moved)).order_by(alerts.c.started_at, alerts.c.alert_id)
         with self._reading() as conn:
             return _rows(conn.execute(q))

@@ -1,4 +1,4 @@
-"""The initial llmmon warehouse: deployments, eval runs, results, summaries, staging and alerts.
+"""The initial llmmon warehouse: deployments, eval runs and their results, alerts with their events and deliveries.
 
 Revision ID: 0001
 Revises:
@@ -150,6 +150,9 @@ def upgrade() -> None:
         sa.Column("latency_p50_s", sa.Float(), nullable=True, comment="Median end-to-end latency, seconds."),
         sa.Column(
             "latency_p95_s", sa.Float(), nullable=True, comment="95th percentile end-to-end latency, seconds."
+        ),
+        sa.Column(
+            "latency_p99_s", sa.Float(), nullable=True, comment="99th percentile end-to-end latency, seconds."
         ),
         sa.Column("input_tokens", sa.BigInteger(), nullable=True, comment="Prompt tokens over all calls."),
         sa.Column(
@@ -371,91 +374,243 @@ def upgrade() -> None:
             "alert_id",
             sa.String(length=255),
             nullable=False,
-            comment="Deterministic id of the alert (same inputs, same id).",
+            comment="Deterministic id of one alert episode: hash of rule, series labels and the point where it started.",
         ),
         sa.Column(
             "dedup_key",
             sa.String(length=255),
             nullable=False,
-            comment="Groups alerts about the same condition across runs (rule, endpoint, subject).",
+            comment="Stable key of the condition across episodes: rule and sorted series labels (PagerDuty's dedup key).",
         ),
-        sa.Column("rule", sa.String(length=255), nullable=False, comment="Alert rule that fired."),
+        sa.Column("rule", sa.String(length=255), nullable=False, comment="Alert rule that raised the alert."),
         sa.Column(
-            "severity", sa.String(length=32), nullable=False, comment="Severity, e.g. warning or critical."
-        ),
-        sa.Column("status", sa.String(length=16), nullable=False, comment="firing or resolved."),
-        sa.Column(
-            "source_run_key",
+            "metric",
             sa.String(length=255),
-            nullable=True,
-            comment="Run whose results raised the alert (eval_runs.run_key).",
+            nullable=False,
+            comment="Metric series the rule watches, e.g. golden.regression.",
         ),
         sa.Column(
-            "subject",
-            sa.String(length=255),
-            nullable=True,
-            comment="What the alert is about, e.g. overall or intent:refund.",
+            "state",
+            sa.String(length=16),
+            nullable=False,
+            comment="pending, firing, resolved, or inactive (pending that recovered before firing).",
         ),
         sa.Column(
-            "metric", sa.String(length=255), nullable=True, comment="Metric that breached, e.g. pass_rate."
-        ),
-        sa.Column("value", sa.Float(), nullable=True, comment="Observed value of the metric."),
-        sa.Column(
-            "baseline_value", sa.Float(), nullable=True, comment="Value of the metric in the baseline."
-        ),
-        sa.Column("threshold", sa.Float(), nullable=True, comment="Threshold the rule applied."),
-        sa.Column(
-            "message", sa.Text(), nullable=True, comment="Human-readable summary sent to the alert route."
+            "severity",
+            sa.String(length=32),
+            nullable=False,
+            comment="critical, warning or info, from the rule.",
         ),
         sa.Column(
-            "created_at",
+            "labels",
+            sa.JSON(none_as_null=True),
+            nullable=False,
+            comment="JSON object: the rule's labels and the series labels (series labels win).",
+        ),
+        sa.Column(
+            "value", sa.Float(), nullable=True, comment="Latest non-null value of the series in this episode."
+        ),
+        sa.Column("threshold", sa.Float(), nullable=True, comment="Threshold of the rule's condition."),
+        sa.Column(
+            "breach_count",
+            sa.Integer(),
+            nullable=False,
+            comment="Breaching points seen in this episode; the alert fires when it reaches the rule's for.",
+        ),
+        sa.Column(
+            "started_at",
             sa.DateTime(timezone=True),
             nullable=False,
-            comment="When the alert was first raised (UTC); kept on re-raising.",
+            comment="Time of the first breaching point of the episode (UTC).",
+        ),
+        sa.Column(
+            "fired_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="Time of the point that made the alert fire (UTC); null if it never fired.",
+        ),
+        sa.Column(
+            "resolved_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="Time of the point that resolved the alert (UTC); null unless resolved.",
+        ),
+        sa.Column(
+            "last_point_id",
+            sa.String(length=255),
+            nullable=False,
+            comment="Latest series point evaluated in this episode, e.g. a run_key.",
+        ),
+        sa.Column(
+            "last_point_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="Time of the latest series point evaluated in this episode (UTC).",
+        ),
+        sa.Column(
+            "last_notified_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="When the last notification was queued (UTC); the re-notify interval counts from here.",
+        ),
+        sa.Column(
+            "notify_count",
+            sa.Integer(),
+            nullable=False,
+            comment="Notifications queued for this alert so far (firing, renotify, resolved).",
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
             nullable=False,
-            comment="When the alert was last raised or changed (UTC).",
+            comment="When an evaluation last changed the row (its evaluation time, UTC).",
         ),
+        sa.CheckConstraint("state IN ('pending', 'firing', 'resolved', 'inactive')", name="ck_alerts_state"),
+        sa.PrimaryKeyConstraint("alert_id", name="pk_alerts"),
+        comment="One row per alert episode of a rule on one series: its state, latest value and notifications.",
+    )
+    op.create_index("ix_alerts_dedup_key_started_at", "alerts", ["dedup_key", "started_at"])
+    op.create_index("ix_alerts_state", "alerts", ["state"])
+
+    op.create_table(
+        "alert_events",
         sa.Column(
-            "notified_at",
-            sa.DateTime(timezone=True),
-            nullable=True,
-            comment="When the last notification attempt ended (UTC).",
-        ),
-        sa.Column(
-            "notify_attempts",
-            sa.Integer(),
-            server_default=sa.text("0"),
+            "event_id",
+            sa.String(length=255),
             nullable=False,
-            comment="Notification attempts made so far.",
+            comment="Deterministic id: hash of alert_id, to_state and point_id (re-evaluating adds nothing).",
         ),
         sa.Column(
-            "notify_status",
+            "alert_id",
+            sa.String(length=255),
+            nullable=False,
+            comment="Alert episode that changed state (alerts.alert_id).",
+        ),
+        sa.Column(
+            "from_state",
             sa.String(length=16),
-            nullable=True,
-            comment="sent, failed or not_configured; null before any attempt.",
+            nullable=False,
+            comment="State before: inactive, pending or firing.",
         ),
         sa.Column(
-            "notify_error", sa.Text(), nullable=True, comment="Last notification error, secrets removed."
+            "to_state",
+            sa.String(length=16),
+            nullable=False,
+            comment="State after: pending, firing, resolved or inactive.",
+        ),
+        sa.Column(
+            "at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="Time of the series point that caused the transition (UTC).",
+        ),
+        sa.Column(
+            "point_id",
+            sa.String(length=255),
+            nullable=False,
+            comment="Series point that caused the transition, e.g. a run_key.",
+        ),
+        sa.Column("value", sa.Float(), nullable=True, comment="Value of that point."),
+        sa.Column(
+            "evaluated_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="When the evaluation that recorded the transition ran (its evaluation time, UTC).",
         ),
         sa.CheckConstraint(
-            "notify_status IS NULL OR notify_status IN ('sent', 'failed', 'not_configured')",
-            name="ck_alerts_notify_status",
+            "from_state IN ('inactive', 'pending', 'firing')", name="ck_alert_events_from_state"
         ),
-        sa.CheckConstraint("status IN ('firing', 'resolved')", name="ck_alerts_status"),
-        sa.PrimaryKeyConstraint("alert_id", name="pk_alerts"),
-        comment="Alerts raised by llmmon rules and the state of their notification.",
+        sa.CheckConstraint(
+            "to_state IN ('pending', 'firing', 'resolved', 'inactive')", name="ck_alert_events_to_state"
+        ),
+        sa.PrimaryKeyConstraint("event_id", name="pk_alert_events"),
+        comment="Every state transition of every alert, one row per transition.",
     )
-    op.create_index("ix_alerts_dedup_key", "alerts", ["dedup_key"])
-    op.create_index("ix_alerts_source_run_key", "alerts", ["source_run_key"])
+    op.create_index("ix_alert_events_alert_id_at", "alert_events", ["alert_id", "at"])
+
+    op.create_table(
+        "alert_deliveries",
+        sa.Column(
+            "delivery_id",
+            sa.String(length=255),
+            nullable=False,
+            comment="Deterministic id: hash of alert_id, notification number and route.",
+        ),
+        sa.Column(
+            "alert_id",
+            sa.String(length=255),
+            nullable=False,
+            comment="Alert the notification is about (alerts.alert_id).",
+        ),
+        sa.Column(
+            "seq",
+            sa.Integer(),
+            nullable=False,
+            comment="Number of the notification for its alert: 1 for firing, one more per renotify or resolve.",
+        ),
+        sa.Column("kind", sa.String(length=16), nullable=False, comment="firing, renotify or resolved."),
+        sa.Column(
+            "route", sa.String(length=255), nullable=False, comment="Name of the route that delivers it."
+        ),
+        sa.Column(
+            "status",
+            sa.String(length=16),
+            nullable=False,
+            comment="pending, sent, failed, not_configured, or superseded (a renotify of an alert no longer firing).",
+        ),
+        sa.Column(
+            "tries",
+            sa.Integer(),
+            nullable=False,
+            comment="Evaluations that tried to deliver it; failed deliveries are retried by the next one.",
+        ),
+        sa.Column(
+            "attempts",
+            sa.Integer(),
+            nullable=False,
+            comment="Delivery attempts over all tries (a route may retry within one try).",
+        ),
+        sa.Column(
+            "error", sa.Text(), nullable=True, comment="Last delivery error, secrets removed; null once sent."
+        ),
+        sa.Column(
+            "queued_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="When the notification was queued (the evaluation time, UTC).",
+        ),
+        sa.Column(
+            "last_try_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="When the last try ended (evaluation time, UTC); null before any try.",
+        ),
+        sa.Column(
+            "sent_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="When it was delivered (evaluation time, UTC); null until sent.",
+        ),
+        sa.CheckConstraint("kind IN ('firing', 'renotify', 'resolved')", name="ck_alert_deliveries_kind"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'sent', 'failed', 'not_configured', 'superseded')",
+            name="ck_alert_deliveries_status",
+        ),
+        sa.PrimaryKeyConstraint("delivery_id", name="pk_alert_deliveries"),
+        comment="Outbox of alert notifications, one row per notification and route, with the delivery outcome.",
+    )
+    op.create_index("ix_alert_deliveries_alert_id", "alert_deliveries", ["alert_id"])
+    op.create_index("ix_alert_deliveries_status", "alert_deliveries", ["status"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_alerts_source_run_key", table_name="alerts")
-    op.drop_index("ix_alerts_dedup_key", table_name="alerts")
+    op.drop_index("ix_alert_deliveries_status", table_name="alert_deliveries")
+    op.drop_index("ix_alert_deliveries_alert_id", table_name="alert_deliveries")
+    op.drop_table("alert_deliveries")
+    op.drop_index("ix_alert_events_alert_id_at", table_name="alert_events")
+    op.drop_table("alert_events")
+    op.drop_index("ix_alerts_state", table_name="alerts")
+    op.drop_index("ix_alerts_dedup_key_started_at", table_name="alerts")
     op.drop_table("alerts")
     op.drop_table("eval_staging")
     op.drop_table("eval_results")
