@@ -2,7 +2,7 @@
 
 Deploys trigger it through the REST API (``llmmon deploy-hook``) with the new version as run conf.
 Steps: validate the set -> prepare (record deployment and run) -> run shards (mapped) -> score and write
--> compare with the baseline -> alert. Logic lives in ``llmmon.golden_eval``; XCom carries run keys only.
+-> compare with the baseline -> evaluate alert rules (sustained: `for: 2`) and deliver. Logic lives in ``llmmon.golden_eval``; XCom carries run keys only.
 """
 
 from __future__ import annotations
@@ -129,13 +129,15 @@ def golden_eval():
         return run_key
 
     @task
-    def alert(run_key: str) -> int:
-        from llmmon.golden_eval import raise_alerts
+    def alert(run_key: str) -> dict:
+        from llmmon.golden_eval import evaluate_alerts
         from llmmon_airflow.connections import airflow_secret_resolver
         from llmmon_airflow.tasks import settings_and_warehouse
 
         settings, warehouse = settings_and_warehouse()
-        return len(raise_alerts(settings, warehouse, run_key, secrets=airflow_secret_resolver()))
+        report = evaluate_alerts(settings, warehouse, secrets=airflow_secret_resolver())
+        return {"run_key": run_key, "transitions": len(report.transitions),
+                "failed_deliveries": len(report.failed_deliveries)}
 
     shard_refs = prepare(validate_golden_set())
     alert(compare(score(run_shard.expand(ref=shard_refs))))

@@ -76,7 +76,7 @@ def cmd_eval(args) -> int:
         wh.fail_eval_run(spec.run_key, f"{type(exc).__name__}: {exc}", dag_id="cli", dag_run_id=run_id)
         raise
     ge.compare_with_baseline(settings, wh, spec.run_key)
-    ge.raise_alerts(settings, wh, spec.run_key, secrets=env_secret_resolver())
+    ge.evaluate_alerts(settings, wh, secrets=env_secret_resolver())
     print(format_run_report(run_report(wh, spec.run_key)))
     return 0
 

@@ -219,16 +219,10 @@ class AlertRule(_Strict):
     description: str = ""
 
 
-class WebhookConfig(_Strict):
-    """A generic JSON webhook; the URL is a secret (it often embeds a token)."""
-
-    url: SecretRef
-    timeout_s: Annotated[float, Field(gt=0)] = 10.0
-    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
-
-
 class AlertsConfig(_Strict):
-    webhook: WebhookConfig | None = None
+    """Alert settings shared by all rules: routes for rules (shipped defaults included) that name none."""
+
+    default_routes: list[str] = []
 
 
 class AirflowAlertsConfig(_Strict):
@@ -284,6 +278,9 @@ class Settings(_Strict):
             unknown = [r for r in rule.routes if r not in route_names]
             if unknown:
                 raise ValueError(f"alert_rules.{i} ({rule.name}): unknown route(s) {unknown}; routes: {route_names}")
+        unknown = [r for r in self.alerts.default_routes if r not in route_names]
+        if unknown:
+            raise ValueError(f"alerts.default_routes: unknown route(s) {unknown}; routes: {route_names}")
         unknown = [r for r in self.airflow_alerts.routes if r not in route_names]
         if unknown:
             raise ValueError(f"airflow_alerts: unknown route(s) {unknown}; routes: {route_names}")
@@ -385,6 +382,12 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         settings = Settings.model_validate({**raw, "source": source})
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(source, exc)) from None
+    from llmmon.alerts.defaults import rules_from_settings  # here: the series registry imports sqlalchemy
+
+    try:
+        rules_from_settings(settings)
+    except ConfigError as exc:
+        raise ConfigError(f"configuration file {source}: {exc}") from None
     return settings.model_copy(
         update={
             "golden_sets_dir": _resolve_path(settings.golden_sets_dir, base),

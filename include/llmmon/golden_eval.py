@@ -371,6 +371,7 @@ def score_run(settings: Settings, warehouse, run_key: str) -> dict[str, Any]:
         "ttft_p50_s": overall["ttft_p50_s"], "ttft_p95_s": overall["ttft_p95_s"],
         "latency_p50_s": percentile((r["latency_s"] for r in clean), 50),
         "latency_p95_s": overall["latency_p95_s"],
+        "latency_p99_s": percentile((r["latency_s"] for r in clean), 99),
         "input_tokens": sum(r["input_tokens"] or 0 for r in rows),
         "output_tokens": sum(r["output_tokens"] or 0 for r in rows),
         "cost_usd": overall["cost_usd"],
@@ -413,38 +414,19 @@ def compare_with_baseline(settings: Settings, warehouse, run_key: str) -> Verdic
     return verdict
 
 
-def raise_alerts(settings: Settings, warehouse, run_key: str, *, secrets: SecretResolver) -> list[dict[str, Any]]:
-    """Record an alert per regressed slice and notify the configured webhook (once per alert, also on retry)."""
-    from llmmon.alerts import alerts_from_verdict, post_webhook
+def evaluate_alerts(settings: Settings, warehouse, *, secrets: SecretResolver, now: dt.datetime | None = None):
+    """Evaluate every alert rule (shipped defaults + configured) over the warehouse and deliver notifications.
 
-    run = _run_row(warehouse, run_key)
-    if not run.get("verdict_details"):
-        raise LlmmonError(f"eval run {run_key} has no verdict yet; run the compare step first")
-    verdict = Verdict.from_dict(run["verdict_details"])
-    alerts = alerts_from_verdict(verdict, run=run)
-    existing = {a["alert_id"]: a for a in warehouse.alerts_for_run(run_key)}
-    hook = settings.alerts.webhook
-    out = []
-    for alert in alerts:
-        prior = existing.get(alert["alert_id"])
-        if prior:  # keep the first firing time; a retry must not make it look new
-            alert["created_at"] = prior["created_at"]
-        warehouse.upsert_alert(alert)
-        if prior and prior.get("notify_status") == "sent":
-            out.append({**alert, "notify_status": "sent"})
-            continue
-        status, error, attempts = "not_configured", None, 0
-        if hook is not None:
-            try:
-                url = secrets(hook.url)
-            except ConfigError as exc:
-                status, error = "not_configured", str(exc)
-            else:
-                payload = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in alert.items()}
-                payload["run"] = {k: run[k] for k in ("endpoint", "model", "model_version", "suite", "stage")}
-                delivered = post_webhook(url, payload, timeout_s=hook.timeout_s, max_attempts=hook.max_attempts)
-                status, error, attempts = delivered.status, delivered.error, delivered.attempts
-        warehouse.update_alert_notification(alert["alert_id"], status, error, attempts, _utcnow())
-        out.append({**alert, "notify_status": status, "notify_error": error})
-        log.warning("ALERT %s (notify: %s)", alert["message"], status)
-    return out
+    Alerts are sustained: a rule fires after ``for`` consecutive breaching runs (default 2), resolves with
+    hysteresis, re-notifies at its interval, and a failed delivery is retried at the next evaluation. Re-running
+    with the same data sends nothing twice.
+    """
+    from llmmon.alerts.defaults import rules_from_settings
+    from llmmon.alerts.engine import evaluate_rules
+    from llmmon.alerts.routes import build_routes
+
+    rules = rules_from_settings(settings, default_routes=settings.alerts.default_routes)
+    report = evaluate_rules(warehouse, rules, now=now or _utcnow(), routes=build_routes(settings.routes, secrets))
+    for line in report.summary().splitlines():
+        log.info("%s", line)
+    return report

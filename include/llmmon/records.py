@@ -21,7 +21,7 @@ class ChatRequest:
 class CallResult:
     """What one call did, measured at the client. Times are seconds; ``error_type`` is None on success.
 
-    ``ttft_s`` runs from the moment the request is handed to the transport to the first content chunk;
+    ``ttft_s`` runs from the moment the request is written to the socket to the first content chunk;
     ``latency_s`` to the end of the stream. ``loop_lag_max_ms`` is the worst event-loop lag the client saw
     while the call was in flight: when it exceeds the client's tolerance, ``timing_suspect`` is set,
     because the client (not the model) may have delayed the timings.

@@ -37,10 +37,15 @@ def run_report(warehouse, run_key: str) -> dict[str, Any]:
     run = warehouse.get_eval_run(run_key)
     if run is None:
         raise KeyError(run_key)
+    alerts = []
+    for a in warehouse.alerts_for_point(run_key):
+        events = [e for e in warehouse.alert_events(a["alert_id"]) if e["point_id"] == run_key]
+        deliveries = warehouse.alert_deliveries(a["alert_id"])
+        alerts.append({**dict(a), "events_here": events, "deliveries": deliveries})
     return {
         "run": dict(run),
         "summaries": [dict(s) for s in warehouse.eval_summaries(run_key)],
-        "alerts": [dict(a) for a in warehouse.alerts_for_run(run_key)],
+        "alerts": alerts,
     }
 
 
@@ -71,11 +76,16 @@ def format_run_report(report: dict[str, Any]) -> str:
         if details.get("reason"):
             lines.append(f"    {details['reason']}")
     if report["alerts"]:
-        lines.append("  alerts fired:")
+        lines.append("  alerts moved by this run (rules fire after `for` consecutive breaching runs):")
         for a in report["alerts"]:
-            lines.append(f"    {a['message']}  [notify: {a.get('notify_status') or 'pending'}]")
+            labels = ", ".join(f"{k}={v}" for k, v in sorted((a.get("labels") or {}).items()))
+            moves = ", ".join(f"{e['from_state']} -> {e['to_state']}" for e in a["events_here"])
+            lines.append(f"    [{a['severity']}] {a['rule']} ({labels}): {moves}; now {a['state']}")
+            for d in a["deliveries"]:
+                lines.append(f"      {d['kind']} via {d['route']}: {d['status']}"
+                             + (f" ({d['error']})" if d.get("error") else ""))
     else:
-        lines.append("  alerts fired: none")
+        lines.append("  alerts moved by this run: none")
     return "\n".join(lines)
 
 

@@ -19,10 +19,12 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmmon.config import Thresholds
+
+if TYPE_CHECKING:  # the statistics (numpy) load when a comparison runs, not when a verdict is read
+    from llmmon.statistics.trials import ExampleOutcome
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -124,6 +126,10 @@ class Verdict:
         def sc(d: Mapping[str, Any] | None) -> SliceComparison | None:
             if d is None:
                 return None
+            missing = sorted(slice_keys - set(d))
+            if missing:
+                raise ValueError(f"stored verdict slice {d.get('subject')!r} lacks {', '.join(missing)} "
+                                 "(written by an older llmmon? compare the run again)")
             kw = {k: v for k, v in d.items() if k in slice_keys}
             for ci in ("pass_rate_diff_ci", "score_diff_ci"):
                 if kw.get(ci) is not None:
@@ -131,6 +137,8 @@ class Verdict:
             return SliceComparison(**kw)
 
         verdict_keys = {f.name for f in fields(cls)} - {"overall", "intents"}
+        if "verdict" not in data or "reason" not in data:
+            raise ValueError("stored verdict lacks 'verdict' or 'reason'")
         kw = {k: v for k, v in data.items() if k in verdict_keys}
         kw["flaky_examples"] = list(kw.get("flaky_examples") or [])
         return cls(**kw, overall=sc(data.get("overall")), intents=[sc(i) for i in data.get("intents") or []])
@@ -156,8 +164,10 @@ def _pts(x: float) -> str:
 
 @dataclass(frozen=True)
 class _Pair:
-    base: Any  # llmmon.statistics.trials.ExampleOutcome
-    cand: Any
+    """One example in both runs."""
+
+    base: ExampleOutcome
+    cand: ExampleOutcome
 
 
 def _measure(subject: str, pairs: list[_Pair], th: Thresholds, seed: int, mde_alpha: float) -> dict[str, Any]:
@@ -214,7 +224,8 @@ def _decide(m: dict[str, Any], *, p_adjusted: float | None, correction: str, min
 
 
 def _describe(s: SliceComparison, confidence: float) -> str:
-    p = f"p={s.p_value:.3g}" if s.correction == "none" else f"adjusted p={s.p_adjusted:.3g}"
+    adjusted = s.correction != "none" and s.p_adjusted is not None
+    p = f"adjusted p={s.p_adjusted:.3g}" if adjusted else f"p={s.p_value:.3g}"
     ci = ""
     if s.pass_rate_diff_ci is not None:
         lo, hi = s.pass_rate_diff_ci
@@ -274,7 +285,7 @@ def compare_runs(
         return Verdict(INCONCLUSIVE, f"no shared example has an error-free result in both runs{excluded}", **common)
 
     by_intent: dict[str, list[_Pair]] = defaultdict(list)
-    for eid, pair in pairs.items():
+    for pair in pairs.values():
         by_intent[str(pair.cand.intent)].append(pair)
     enough = len(pairs) >= th.min_examples
     judged_intents = [i for i, ps in by_intent.items() if enough and len(ps) >= th.min_intent_examples]

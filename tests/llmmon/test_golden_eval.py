@@ -17,15 +17,15 @@ from llmmon.errors import GoldenSetError, RunConfError
 SECRETS = env_secret_resolver({})
 
 
-def run_all(settings, wh, run_id: str, conf: dict) -> str:
+def run_all(settings, wh, run_id: str, conf: dict, secrets=SECRETS) -> str:
     spec = ge.resolve_run_spec(settings, conf, dag_id="test", dag_run_id=run_id, warehouse=wh)
     suite = ge.load_and_validate(settings, spec.suite)
     shards = ge.prepare_run(settings, wh, spec, suite)
     for shard in shards:
-        ge.run_shard(settings, wh, spec.run_key, shard, len(shards), secrets=SECRETS)
+        ge.run_shard(settings, wh, spec.run_key, shard, len(shards), secrets=secrets)
     ge.score_run(settings, wh, spec.run_key)
     ge.compare_with_baseline(settings, wh, spec.run_key)
-    ge.raise_alerts(settings, wh, spec.run_key, secrets=SECRETS)
+    ge.evaluate_alerts(settings, wh, secrets=secrets)
     return spec.run_key
 
 
@@ -42,37 +42,53 @@ def table(wh, name: str, drop=()) -> list[dict]:
 
 def test_v2_deploy_is_a_regression_against_v1(make_settings, warehouse):
     settings = make_settings(warehouse.engine.url.render_as_string(hide_password=False))
-    k1 = run_all(settings, warehouse, "r1", conf("v1", "d1", max_examples=80))
-    k2 = run_all(settings, warehouse, "r2", conf("v2", "d2", max_examples=80))
+    k1 = run_all(settings, warehouse, "r1", conf("v1", "d1"))
+    k2 = run_all(settings, warehouse, "r2", conf("v2", "d2"))
     r1, r2 = warehouse.get_eval_run(k1), warehouse.get_eval_run(k2)
     assert r1["verdict"] == "no_baseline" and r2["baseline_run_key"] == k1
     assert r2["verdict"] == "regression"
     # the stored pass rate is what the per-example rows say
     results = warehouse.eval_results(k2)
-    assert len(results) == 80 and r2["n_passed"] == sum(r["passed"] for r in results)
-    assert r2["pass_rate"] == pytest.approx(r2["n_passed"] / 80)
+    assert len(results) == 240 and r2["n_passed"] == sum(r["passed"] for r in results)
+    assert r2["pass_rate"] == pytest.approx(r2["n_passed"] / 240)
     per_intent = {s["value"]: s for s in warehouse.eval_summaries(k2) if s["dimension"] == "intent"}
     assert set(per_intent) == {"order_status", "refund", "billing", "shipping", "account_access",
                                "technical_issue", "product_info", "cancellation"}
-    assert all(s["n"] == 10 for s in per_intent.values())  # round-robin subset covers every intent
+    assert all(s["n"] == 30 for s in per_intent.values())
     refund = [r for r in results if r["intent"] == "refund"]
     assert per_intent["refund"]["pass_rate"] == pytest.approx(sum(r["passed"] for r in refund) / len(refund))
-    alerts = warehouse.alerts_for_run(k2)
-    assert alerts and {a["subject"] for a in alerts} <= {"overall"} | {f"intent:{i}" for i in per_intent}
-    assert all(a["notify_status"] == "not_configured" for a in alerts)  # no webhook URL in this environment
+    # Alerts are sustained (`for: 2`): the deploy's regression is pending; the next run of v2 confirms it.
+    pending = {a["rule"]: a for a in warehouse.alerts_for_point(k2)}
+    assert pending["golden_regression"]["state"] == "pending"
+    assert warehouse.alert_deliveries(pending["golden_regression"]["alert_id"]) == []
+    k3 = run_all(settings, warehouse, "r3", {"model": "llmmon-demo-v2", "model_version": "v2"})
+    assert warehouse.get_eval_run(k3)["verdict"] == "regression"
+    firing = {a["rule"]: a for a in warehouse.alerts_for_point(k3)}
+    assert firing["golden_regression"]["state"] == "firing"
+    assert firing["golden_regression"]["alert_id"] == pending["golden_regression"]["alert_id"]  # one episode
+    deliveries = warehouse.alert_deliveries(firing["golden_regression"]["alert_id"])
+    # no webhook URL in this environment: recorded as not delivered (and retried later), never dropped
+    assert [(d["kind"], d["route"], d["status"]) for d in deliveries] == [("firing", "webhook", "not_configured")]
     # cost is derived from tokens and the price table (v2: 0.40 / 1.20 USD per million tokens)
     expected_cost = sum(r["input_tokens"] * 0.40e-6 + r["output_tokens"] * 1.20e-6 for r in results)
     assert r2["cost_usd"] == pytest.approx(expected_cost)
 
 
 def test_every_step_run_twice_converges(make_settings, warehouse, demo_server):
+    from llmmon.demo.runner import WebhookReceiver
+
+    receiver = WebhookReceiver().__enter__()
     settings = make_settings(warehouse.engine.url.render_as_string(hide_password=False))
-    run_all(settings, warehouse, "base", conf("v1", "d1", max_examples=24))
-    key = run_all(settings, warehouse, "cand", conf("v2", "d2", max_examples=24))
+    secrets = env_secret_resolver({"LLMMON_ALERT_WEBHOOK_URL": receiver.url})
+    run_all(settings, warehouse, "base", conf("v1", "d1"), secrets)
+    run_all(settings, warehouse, "cand0", conf("v2", "d2"), secrets)
+    key = run_all(settings, warehouse, "cand", conf("v2", "d3"), secrets)
     timing = ("ttft_s", "latency_s", "started_at", "finished_at", "written_at", "recorded_at", "created_at",
               "updated_at", "notified_at", "ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s",
-              "loop_lag_p95_ms", "timing_suspect_share", "timing_suspect", "deployed_at")
-    tables = ("deployments", "eval_runs", "eval_results", "eval_summaries", "alerts", "eval_staging")
+              "loop_lag_p95_ms", "timing_suspect_share", "timing_suspect", "deployed_at", "latency_p99_s",
+              "fired_at", "resolved_at", "last_point_at", "last_notified_at", "at", "claimed_at", "delivered_at")
+    tables = ("deployments", "eval_runs", "eval_results", "eval_summaries", "eval_staging", "alerts",
+              "alert_events", "alert_deliveries")
     before = {t: table(warehouse, t, drop=timing) for t in tables}
     calls_before = demo_server.stats()["requests"]
 
@@ -80,14 +96,18 @@ def test_every_step_run_twice_converges(make_settings, warehouse, demo_server):
     ge.run_shard(settings, warehouse, key, 0, 4, secrets=SECRETS)
     ge.score_run(settings, warehouse, key)
     ge.compare_with_baseline(settings, warehouse, key)
-    ge.raise_alerts(settings, warehouse, key, secrets=SECRETS)
+    ge.evaluate_alerts(settings, warehouse, secrets=secrets)
     assert demo_server.stats()["requests"] == calls_before
     assert {t: table(warehouse, t, drop=timing) for t in tables} == before
 
     # Clear the whole run (prepare again): it re-evaluates and converges to the same rows.
-    run_all(settings, warehouse, "cand", conf("v2", "d2", max_examples=24))
+    run_all(settings, warehouse, "cand", conf("v2", "d3"), secrets)
     assert {t: table(warehouse, t, drop=timing) for t in tables} == before
     assert before["eval_staging"] == []
+    # the firing regressions (overall and the degraded intents), each delivered exactly once
+    assert {d["status"] for d in before["alert_deliveries"]} == {"sent"}
+    assert len(receiver.received) == len(before["alert_deliveries"]) >= 2
+    receiver.__exit__(None, None, None)
 
 
 def test_killed_shard_resumes_without_repeating_calls(make_settings, warehouse, demo_server):
@@ -147,7 +167,8 @@ def test_endpoint_errors_are_rows_and_exceed_the_error_budget(make_settings, war
     assert run["n_errors"] == len(errors) == 4
     assert {e["error_type"] for e in errors} == {"server_error"} and not any(e["passed"] for e in errors)
     assert run["verdict"] == "inconclusive"  # 4/16 = 25% > 5% budget: not a "regression"
-    assert warehouse.alerts_for_run(key) == []
+    moved = {a["rule"]: a["state"] for a in warehouse.alerts_for_point(key)}
+    assert moved == {"endpoint_error_share": "pending", "slo_error_rate": "pending"}  # errors, not quality
 
 
 def test_bad_input_fails_before_any_call(make_settings, tmp_path, demo_server):

@@ -258,3 +258,26 @@ def test_to_dict_replaces_non_finite_numbers_with_none():
     json.dumps(d, allow_nan=False)
     for verdict in (compare_runs([], None, T), compare_runs(results({"a": [True] * 40}), None, T)):
         json.dumps(verdict.to_dict(), allow_nan=False)
+
+
+def test_from_dict_names_what_an_old_or_broken_record_lacks():
+    with pytest.raises(ValueError, match="lacks 'verdict' or 'reason'"):
+        Verdict.from_dict({"reason": "x"})
+    old = {"verdict": "regression", "reason": "x", "overall": {"subject": "overall", "n_paired": 20,
+                                                              "mcnemar_p": 0.01, "threshold": 0.05}}
+    with pytest.raises(ValueError, match="stored verdict slice 'overall' lacks b, baseline_mean_score"):
+        Verdict.from_dict(old)
+
+
+def test_monte_carlo_sign_flips_when_the_exact_null_is_too_large(monkeypatch):
+    from llmmon.statistics import signflip
+
+    base = results({"a": [[True] * 3] * 40})
+    cand = results({"a": [[True, False, False]] * 10 + [[True, True, False]] * 5 + [[True] * 3] * 25})
+    monkeypatch.setattr(signflip, "_MAX_EXACT_WORK", 0)
+    v = compare_runs(cand, base, T, seed=5)
+    assert v.overall.test == "sign_flip_monte_carlo"
+    # exact p is 2/2^15 = 6.1e-5, ~1.2 expected hits in 20,000 flips; the estimate is (1 + hits) / 20,001
+    hits = v.overall.p_value * 20_001 - 1
+    assert hits == pytest.approx(round(hits)) and 0 <= round(hits) <= 8 and v.verdict == REGRESSION
+    assert compare_runs(cand, base, T, seed=5).to_dict() == v.to_dict()

@@ -1,6 +1,11 @@
-"""Alerts: records built from verdicts, and the routes that deliver them."""
+"""Alerts: named metric series, rules with `for: k` and hysteresis, and the routes that deliver them.
 
-from llmmon.alerts.golden import alerts_from_verdict
-from llmmon.alerts.webhook import DeliveryResult, post_webhook
+- ``series``: metric series over warehouse results (one point per run or window)
+- ``engine``: evaluates rules, persists pending/firing/resolved episodes and transitions, queues and retries deliveries
+- ``defaults``: the shipped rules, merged with configured ones
+- ``routes``: Slack, PagerDuty Events v2, signed webhook, Alertmanager v2, SMTP email
+"""
 
-__all__ = ["DeliveryResult", "alerts_from_verdict", "post_webhook"]
+from llmmon.alerts.model import DeliveryResult, Notification, Route
+
+__all__ = ["DeliveryResult", "Notification", "Route"]

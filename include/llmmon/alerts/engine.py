@@ -174,7 +174,9 @@ def walk_series(
     cur = dict(latest) if latest and latest["state"] in OPEN_STATES else None
     if latest is not None:
         cursor = (to_utc(latest["last_point_at"]), latest["last_point_id"])
-        points = [p for p in points if (p.at, p.point_id) > cursor]
+        # A point already walked does not count again: a cleared and re-run DAG run keeps its run key
+        # (point_id) but gets a later finish time; it is the same window, not a new one.
+        points = [p for p in points if (p.at, p.point_id) > cursor and p.point_id != latest["last_point_id"]]
     resolve = resolve_condition(rule)
 
     def move(row: dict[str, Any], to_state: str, p: Point) -> None:

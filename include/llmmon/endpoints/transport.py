@@ -1,6 +1,7 @@
 """The HTTP client under the openai SDK: its aiohttp transport, plus a clock on the moment a request hits the wire.
 
-Why the aiohttp transport: the SDK's default httpx transport costs about twice the CPU per request.
+Why the aiohttp transport: with the SDK's default httpx transport a streamed request cost 5.7 ms of CPU instead
+of 3.8 ms (SDK parsing in both; concurrency 32), and its TTFT p95 was 186 instead of 118 ms.
 
 Why a wire clock: aiohttp (on Python 3.11) writes a request body from a separate task, which runs only after
 the event loop finishes what it is doing. When 32 streams end together and 32 new requests are built in one

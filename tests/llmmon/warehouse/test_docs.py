@@ -54,7 +54,7 @@ def _queries() -> list[tuple[str, str]]:
 def test_the_page_has_the_promised_example_queries():
     portable = [q for info, q in _queries() if info == "sql"]
     assert len(portable) >= 5
-    for needle in ("pass_rate", "dimension = 'intent'", "ORDER BY latency_s DESC", "cost_usd", "status = 'firing'"):
+    for needle in ("pass_rate", "dimension = 'intent'", "ORDER BY latency_s DESC", "cost_usd", "state IN ('pending', 'firing')"):
         assert any(needle in q for q in portable), f"no example query uses {needle!r}"
 
 
@@ -84,12 +84,15 @@ def _populate(wh) -> None:
             "finished_at": start + dt.timedelta(minutes=5), "n_calls": 3, "n_passed": sum(passed),
             "pass_rate": sum(passed) / 3, "cost_usd": 0.003, "timing_suspect_share": 0.02, "loop_lag_p95_ms": 40.0,
         })
-    wh.set_verdict(CUR, BASE, "regression", {"pass_rate_delta": -2 / 3})
-    for alert_id, status, at in (("a1", "firing", 1), ("a2", "firing", 2), ("a3", "resolved", 3)):
-        wh.upsert_alert({"alert_id": alert_id, "dedup_key": f"pass_rate_drop/demo/{alert_id}", "rule": "pass_rate_drop",
-                         "severity": "critical", "status": status, "source_run_key": CUR, "subject": "overall",
-                         "created_at": dt.datetime(2026, 11, 28, at, tzinfo=dt.UTC),
-                         "updated_at": dt.datetime(2026, 11, 28, at, tzinfo=dt.UTC)})
+    from llmmon.alerts.defaults import merge_rules
+    from llmmon.alerts.engine import evaluate_rules
+
+    for key in (BASE, CUR):
+        wh.set_verdict(key, None if key == BASE else BASE, "regression", {
+            "verdict": "regression", "overall": {"subject": "overall", "regressed": True, "judged": True},
+            "intents": []})
+    evaluate_rules(wh, merge_rules([], default_routes=["oncall"]), now=dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC),
+                   routes={})
 
 
 def test_every_example_query_runs_and_finds_rows(warehouse):
