@@ -17,7 +17,7 @@ from llmmon_airflow.tasks import record_failure_callback
 DOC = __doc__
 
 STAGES = ["daily", "deploy", "canary", "shadow", "manual"]
-DEADLINE = deadline_interval()  # LLMMON_GOLDEN_EVAL_DEADLINE, default 3h after the run is queued
+DEADLINE = deadline_interval()  # LLMMON_GOLDEN_EVAL_DEADLINE: default 3h after the run is queued; off = none
 
 
 @dag(
@@ -45,7 +45,9 @@ DEADLINE = deadline_interval()  # LLMMON_GOLDEN_EVAL_DEADLINE, default 3h after 
             "llmmon_airflow.notifiers.deadline_missed",
             kwargs={"dag_id": "golden_eval", "deadline": str(DEADLINE)},
         ),
-    ),
+    )
+    if DEADLINE
+    else None,
     params={
         "endpoint": Param(None, type=["null", "string"], description="Endpoint name from the llmmon config"),
         "model": Param(None, type=["null", "string"], description="Model id to request (default: the endpoint's)"),

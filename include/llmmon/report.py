@@ -32,6 +32,30 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
+def _slice_line(sl: dict[str, Any]) -> str:
+    ci = sl.get("pass_rate_diff_ci")
+    ci_text = f", {100 * ci[0]:+.1f} to {100 * ci[1]:+.1f} pts ({sl.get('test', 'paired test')})" if ci else ""
+    p = sl.get("p_adjusted") if sl.get("p_adjusted") is not None else sl.get("p_value")
+    p_text = f"p={p:.2g}" + (" adj." if sl.get("p_adjusted") is not None and sl["subject"] != "overall" else "")
+    mde = sl.get("mde")
+    mde_text = f", detectable change {100 * mde:.1f} pts" if mde is not None else ""
+    flag = " REGRESSED" if sl.get("regressed") else (" improved" if sl.get("improved") else "")
+    return (f"    {sl['subject']:<24} {100 * sl['baseline_pass_rate']:5.1f}% -> {100 * sl['candidate_pass_rate']:5.1f}%"
+            f"  {p_text}{ci_text}{mde_text}  (n={sl['n_paired']}, {sl.get('b', '?')} lost / {sl.get('c', '?')} won)"
+            f"{flag}")
+
+
+def _slice_lines(details: dict[str, Any]) -> list[str]:
+    """The overall slice with its p-value, confidence interval and MDE, then every intent that moved."""
+    if not details.get("overall"):
+        return []
+    lines = [_slice_line(details["overall"])]
+    lines += [_slice_line(sl) for sl in details.get("intents", []) if sl.get("regressed") or sl.get("improved")]
+    if details.get("flaky_count"):
+        lines.append(f"    flaky examples (trials disagree): {details['flaky_count']}")
+    return lines
+
+
 def run_report(warehouse, run_key: str) -> dict[str, Any]:
     """Everything the terminal summary shows about one run, read back from the warehouse."""
     run = warehouse.get_eval_run(run_key)
@@ -75,13 +99,15 @@ def format_run_report(report: dict[str, Any]) -> str:
                      + (f" (baseline {run['baseline_run_key']})" if run.get("baseline_run_key") else ""))
         if details.get("reason"):
             lines.append(f"    {details['reason']}")
+        lines += _slice_lines(details)
     if report["alerts"]:
         lines.append("  alerts moved by this run (rules fire after `for` consecutive breaching runs):")
         for a in report["alerts"]:
             labels = ", ".join(f"{k}={v}" for k, v in sorted((a.get("labels") or {}).items()))
             moves = ", ".join(f"{e['from_state']} -> {e['to_state']}" for e in a["events_here"])
             lines.append(f"    [{a['severity']}] {a['rule']} ({labels}): {moves}; now {a['state']}")
-            for d in a["deliveries"]:
+            kinds = {e["to_state"] for e in a["events_here"]}  # deliveries this run's transitions caused
+            for d in (d for d in a["deliveries"] if d["kind"] in kinds):
                 lines.append(f"      {d['kind']} via {d['route']}: {d['status']}"
                              + (f" ({d['error']})" if d.get("error") else ""))
     else:

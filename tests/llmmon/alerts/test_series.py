@@ -56,7 +56,7 @@ def runs(warehouse):
            run(5, verdict="inconclusive", verdict_details={"verdict": "inconclusive", "overall": None}, n_calls=0,
                n_errors=0, endpoint="prod"),
            run(6, n_calls=100, n_errors=3),  # no verdict yet
-           run(9, verdict="no_change", verdict_details=REGRESSION, n_calls=100, n_errors=50))  # after `until`
+           run(9, verdict="no_significant_change", verdict_details=REGRESSION, n_calls=100, n_errors=50))  # after `until`
     insert(warehouse, eval_summaries,
            {"run_key": "golden_eval/r1", "dimension": "overall", "value": "all", "n": 200, "n_passed": 180,
             "pass_rate": 0.9},
