@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
+
 from llmmon_airflow.notifiers import LlmmonNotifier, deadline_interval
 from llmmon_airflow.tasks import record_failure_callback
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from llmmon.demo.answers import GENERIC_REPLIES, render_reference
 from llmmon.demo.profiles import ModelProfile
 from llmmon.demo.server import LATENCY_HEADER, TTFT_HEADER, DemoServer, DemoServerConfig, create_app
