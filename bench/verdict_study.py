@@ -1,10 +1,12 @@
-"""Verdict study: false alarms and detection power of llmmon's paired verdict + ``for: 2`` vs the naive rule.
+"""Verdict study: false alarms and detection power of llmmon's pooled paired verdict + ``for: 2`` vs the naive rule.
 
-Simulates, on a golden set of 200 examples (8 intents x 25), many 90-day sequences of daily eval runs after a
+Simulates, on a golden set of 200 examples (8 intents x 25), many 90-day sequences of daily eval runs around a
 deploy. Each example has its own pass probability, drawn from a Beta distribution with mean 0.85 (most examples
-easy, some always failing, some flaky in between). The baseline is one run of the previous version (day 0); the
-new version then runs daily (day 1 is the deploy's own run) and every run is compared with that baseline, as
-``golden_eval.find_baseline`` does. New versions:
+easy, some always failing, some flaky in between). The previously deployed (stable) version runs daily before the
+deploy; the new version then runs daily (day 1 is the deploy's own run). As ``golden_eval.find_baseline`` does,
+every run of the new version is compared with the same baseline: the last N successful pre-deploy runs of the
+previous version, pooled as trials of each example (``thresholds.baseline_runs``; N = 1 is the single-run baseline
+llmmon used before). New versions:
 
 * stable: as good as the previous version (drop 0);
 * degraded by 3, 5 or 10 points of pass rate on this set;
@@ -19,20 +21,23 @@ with errors either
 Rules compared (an alert fires when its condition starts to hold and resolves when it stops; a new firing after
 a resolution is a new alert — the same deduplication for every rule):
 
-* llmmon: the run's paired verdict (the ``llmmon.verdicts`` decision: exact McNemar overall and per intent, Holm
-  across intents, effect floors; thresholds from ``config.Thresholds`` defaults) is ``regression`` for 2
-  consecutive runs (``for: 2``);
-* naive: the run's pass rate fell more than T points below the baseline run's (T = 2, 3, 5), single run.
+* llmmon: the run's paired verdict against the pooled baseline of N runs (the ``llmmon.verdicts`` decision: the
+  trial-aware sign-flip test overall and per intent — exact McNemar when N = 1 and one trial — Holm across intents,
+  effect floors; thresholds from ``config.Thresholds`` defaults) is ``regression`` for 2 consecutive runs
+  (``for: 2``), N = 1, 3 (default), 5;
+* naive: the run's pass rate fell more than T points below the most recent pre-deploy run's (T = 2, 3, 5, 7),
+  single run — how threshold tools compare.
 
 Reported: false alerts per 90 days for the stable version (and the share of 90-day sequences with any), and the
-detection power — the share of sequences whose first alert fired within N days of the deploy — per drop. Then
-the same for other alphas / ``for`` values, for sets of 50 and 1000 examples (25 per intent), and with 3 trials
-per example in every run (the trial-aware sign-flip test).
+detection power — the share of sequences whose first alert fired within N days of the deploy — per drop; then the
+per-run false-regression rate (calibration of the test), other alphas, sets of 50 and 1000 examples (25 per
+intent), and 3 trials per example in every run.
 
-The per-run decision is computed vectorised from the same statistics functions the verdict uses; a sample of
-runs of every scenario is re-judged by ``llmmon.verdicts.compare_runs`` itself and must agree (printed).
+The per-run decision is computed vectorised (sign-flip null distributions by FFT of the characteristic function,
+checked against ``llmmon.statistics``); a sample of runs of every scenario is re-judged by
+``llmmon.verdicts.compare_runs`` on the pooled result rows itself and must agree (printed).
 
-    .venv/bin/python bench/verdict_study.py [--sequences 400] [--days 90] [--seed 0] [--check 40]
+    .venv/bin/python bench/verdict_study.py [--sequences 400] [--days 90] [--seed 0] [--check 20]
                                             [--trial-sequences 200]
 """
 
@@ -46,15 +51,14 @@ import numpy as np
 
 from llmmon.config import Thresholds
 from llmmon.statistics.bootstrap import paired_bootstrap_ci
-from llmmon.statistics.mcnemar import mcnemar_exact_p
-from llmmon.statistics.signflip import null_distribution
-from llmmon.verdicts import REGRESSION, compare_runs
+from llmmon.verdicts import REGRESSION, compare_runs, pool_baseline
 
 N_EXAMPLES, PER_INTENT = 200, 25
 MEAN_PASS, CONCENTRATION = 0.85, 2.0  # Beta(1.7, 0.3): E[p(1-p)] = 0.085, run-to-run sd of the pass rate ~2 points
 DROPS = (0.0, 0.03, 0.05, 0.10)
 STRUCTURES = ("correlated", "independent")
 WITHIN = (1, 2, 3, 7)
+PRE_DEPLOY_RUNS = 5  # daily runs of the stable version kept before the deploy (the largest pool studied)
 _EPS = 1e-12
 _CELLS = 4_000_000  # simulated outcomes held at once
 
@@ -65,6 +69,7 @@ class Rule:
     kind: str  # "llmmon" or "naive"
     sustain: int  # consecutive breaching runs before the alert fires (``for``)
     thresholds: Thresholds | None = None
+    pool: int = 1  # baseline runs pooled (llmmon)
     naive_drop: float = 0.0
 
 
@@ -93,12 +98,41 @@ def difficulties(rng: np.random.Generator, sequences: int, n: int, structure: st
     return p, q
 
 
-def mcnemar_lookup(b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Exact McNemar p-values for arrays of counts (computed once per distinct (b, c))."""
-    pairs = np.stack([b.ravel(), c.ravel()], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    values = np.array([mcnemar_exact_p(int(x), int(y)) for x, y in uniq])
-    return values[inverse.ravel()].reshape(b.shape)
+def sign_flip_batch(diffs: np.ndarray) -> np.ndarray:
+    """Exact two-sided sign-flip p-values of each row of integer per-example differences (rows, examples).
+
+    Same null as ``llmmon.statistics.signflip`` (fair independent signs on every difference): the distribution of
+    ``sum s_i |d_i|`` has the characteristic function ``prod_m cos(m t)^(n_m)`` (n_m differences of magnitude m),
+    evaluated on a grid wide enough to avoid aliasing and inverted by one real FFT per row. The products are one
+    matrix product of the magnitude counts with log|cos| (plus a parity for the sign). Float error ~1e-13.
+    """
+    rows, n = diffs.shape
+    mags = np.abs(diffs)
+    top = int(mags.max(initial=0))
+    out = np.ones(rows)
+    if top == 0:
+        return out
+    counts = np.stack([(mags == m).sum(axis=1) for m in range(1, top + 1)], axis=1)
+    observed = np.abs(diffs.sum(axis=1))
+    # The null depends only on the magnitude counts: one distribution per distinct count vector.
+    code = counts @ (n + 1) ** np.arange(top, dtype=np.int64)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    counts = counts[first].astype(float)
+    reach = int((counts * np.arange(1, top + 1)).sum(axis=1).max())
+    size = 1 << int(np.ceil(np.log2(2 * reach + 2)))
+    cos = np.cos(np.outer(np.arange(1, top + 1), 2 * np.pi * np.arange(size) / size))
+    log_abs, negative = np.log(np.maximum(np.abs(cos), 1e-300)), (cos < 0).astype(float)
+    inverse = inverse.ravel()
+    chunk = max(1, 4_000_000 // size)
+    for start in range(0, len(counts), chunk):
+        c = counts[start : start + chunk]
+        phi = np.exp(c @ log_abs) * (1.0 - 2.0 * ((c @ negative) % 2))
+        dist = np.fft.rfft(phi, axis=1).real / size  # P(S = t), t = 0 .. size/2 (symmetric)
+        dist[:, 1:] *= 2.0  # P(|S| = t)
+        tail = np.minimum(1.0, np.cumsum(dist[:, ::-1], axis=1)[:, ::-1])  # P(|S| >= t)
+        mine = (inverse >= start) & (inverse < start + len(c))
+        out[mine] = tail[inverse[mine] - start, observed[mine]]
+    return out
 
 
 def adjusted(p: np.ndarray, method: str) -> np.ndarray:
@@ -115,55 +149,33 @@ def adjusted(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def sign_flip_lookup(diffs: np.ndarray, trials: int) -> np.ndarray:
-    """Exact sign-flip p-values over the last axis of integer per-example differences (-trials..trials).
+def regression_verdicts(pre: np.ndarray, runs: np.ndarray, pool: int, th: Thresholds, trials: int) -> np.ndarray:
+    """(sequences, days) booleans: is each run's paired verdict against the pooled baseline ``regression``?
 
-    The p-value depends only on how many examples changed by each magnitude and on |sum|: one null distribution
-    per distinct multiset of magnitudes, read at every run's |sum| (``llmmon.statistics.signflip``).
-    """
-    mags = np.abs(diffs)
-    counts = np.stack([(mags == m).sum(axis=-1) for m in range(1, trials + 1)], axis=-1)
-    total = np.abs(diffs.sum(axis=-1))
-    uniq, inverse = np.unique(counts.reshape(-1, trials), axis=0, return_inverse=True)
-    tails, offsets, start = [], [], 0
-    for row in uniq:
-        dist = null_distribution(np.repeat(np.arange(1, trials + 1), row))
-        reach = (len(dist) - 1) // 2
-        # tail[a] = P(|sum| >= a) for a = 0..reach
-        folded = dist[reach:].copy()
-        folded[1:] += dist[:reach][::-1]
-        tails.append(np.minimum(1.0, np.cumsum(folded[::-1])[::-1]))
-        offsets.append(start)
-        start += reach + 1
-    flat = np.concatenate(tails)
-    return flat[np.asarray(offsets)[inverse.ravel()] + total.ravel()].reshape(total.shape)
-
-
-def regression_verdicts(base: np.ndarray, runs: np.ndarray, th: Thresholds, trials: int) -> np.ndarray:
-    """(sequences, days) booleans: is each run's paired verdict against the baseline ``regression``?
-
-    ``base`` (sequences, n) and ``runs`` (sequences, days, n) hold pass counts out of ``trials`` per example.
+    ``pre`` (sequences, PRE_DEPLOY_RUNS, n), most recent first, and ``runs`` (sequences, days, n) hold pass counts
+    out of ``trials`` per example. The baseline pools the first ``pool`` pre-deploy runs: its per-example proportion
+    is their passes / (pool * trials), so ``pool * runs - baseline passes`` are the per-example differences in
+    units of 1 / (pool * trials).
     """
     s, d, n = runs.shape
     k = n // PER_INTENT
-    diff = (runs - base[:, None, :]).reshape(s, d, k, PER_INTENT)
-    if trials == 1:  # exact McNemar on the discordant counts, as compare_runs does for one trial
-        lost, won = (diff < 0).sum(axis=-1), (diff > 0).sum(axis=-1)
-        p_overall, p_intent = mcnemar_lookup(lost.sum(axis=-1), won.sum(axis=-1)), mcnemar_lookup(lost, won)
-    else:
-        p_overall, p_intent = sign_flip_lookup(diff.reshape(s, d, n), trials), sign_flip_lookup(diff, trials)
-    drop_intent = -diff.sum(axis=-1) / (trials * PER_INTENT)
-    drop = -diff.sum(axis=(-1, -2)) / (trials * n)
+    base = pre[:, :pool].sum(axis=1, dtype=np.int16)
+    diff = pool * runs.astype(np.int16) - base[:, None, :]
+    p_overall = sign_flip_batch(diff.reshape(s * d, n)).reshape(s, d)
+    p_intent = sign_flip_batch(diff.reshape(s * d * k, PER_INTENT)).reshape(s, d, k)
+    scale = pool * trials
+    drop_intent = -diff.reshape(s, d, k, PER_INTENT).sum(axis=-1) / (scale * PER_INTENT)
+    drop = -diff.sum(axis=-1) / (scale * n)
     enough = n >= th.min_examples
     overall = enough & (p_overall < th.alpha) & (drop >= th.min_effect - _EPS)
     judged = enough and PER_INTENT >= th.min_intent_examples
-    p_adj = adjusted(p_intent, th.correction)
-    intents = judged & (p_adj < th.alpha) & (drop_intent >= th.intent_min_effect - _EPS)
+    intents = judged & (adjusted(p_intent, th.correction) < th.alpha) & (drop_intent >= th.intent_min_effect - _EPS)
     return overall | intents.any(axis=-1)
 
 
-def naive_breaches(base: np.ndarray, runs: np.ndarray, t: float, trials: int) -> np.ndarray:
-    drop = (base.mean(axis=-1)[:, None] - runs.mean(axis=-1)) / trials
+def naive_breaches(pre: np.ndarray, runs: np.ndarray, t: float, trials: int) -> np.ndarray:
+    """The run's pass rate fell more than ``t`` below the most recent pre-deploy run's."""
+    drop = (pre[:, 0].mean(axis=-1)[:, None] - runs.mean(axis=-1)) / trials
     return drop > t + _EPS
 
 
@@ -187,49 +199,60 @@ def result_rows(passes: np.ndarray, trials: int = 1) -> list[dict]:
              "score": float(t < x), "error_type": None} for j, x in enumerate(passes) for t in range(trials)]
 
 
-def cross_check(base, runs, verdicts, th: Thresholds, trials: int, rng: np.random.Generator, n: int) -> int:
-    """Re-judge ``n`` runs (half of them regressions where there are some) with compare_runs; exit on a mismatch."""
+def cross_check(pre, runs, verdicts, pool: int, th: Thresholds, trials: int, rng: np.random.Generator,
+                n: int) -> int:
+    """Re-judge ``n`` runs (half of them regressions where there are some) with compare_runs on the pooled rows of
+    the pre-deploy runs; exit on a mismatch."""
     quick = th.model_copy(update={"bootstrap_resamples": 100})  # intervals do not enter the decision
     hits = np.argwhere(verdicts)
     chosen = [tuple(x) for x in hits[rng.permutation(len(hits))[: n // 2]]]
     chosen += [(int(rng.integers(runs.shape[0])), int(rng.integers(runs.shape[1]))) for _ in range(n - len(chosen))]
     for s, d in chosen:
-        v = compare_runs(result_rows(runs[s, d], trials), result_rows(base[s], trials), quick)
+        baseline = pool_baseline([result_rows(pre[s, i], trials) for i in range(pool)])
+        v = compare_runs(result_rows(runs[s, d], trials), baseline, quick)
         if (v.verdict == REGRESSION) != bool(verdicts[s, d]):
-            raise SystemExit(f"study decision disagrees with compare_runs at sequence {s} day {d}: {v.reason}")
+            raise SystemExit(f"study decision disagrees with compare_runs (pool {pool}) at sequence {s} day {d}: "
+                             f"{v.reason}")
     return len(chosen)
 
 
 def simulate(args, rules: list[Rule], n: int, structures=STRUCTURES, drops=DROPS, trials: int = 1,
              sequences: int | None = None) -> tuple[dict, int]:
-    """{(structure, drop, rule label): (firings per sequence, first firing day per sequence)}, runs cross-checked.
+    """{(structure, drop, rule label): (breaches, firings per sequence, first firing day per sequence)}.
 
-    Every run (baseline and daily) samples each example ``trials`` times.
+    Every run (pre-deploy and daily) samples each example ``trials`` times. Runs are cross-checked.
     """
     rng = np.random.default_rng([args.seed, n, trials])
     check_rng = np.random.default_rng([args.seed, n, trials, 1])
     sequences = sequences or args.sequences
     out: dict = {}
     checked = 0
-    chunk = max(1, _CELLS // (args.days * n))
+    chunk = max(1, _CELLS // ((args.days + PRE_DEPLOY_RUNS) * n))
     for structure in structures:
         for drop in drops:
             breaches: dict[str, list[np.ndarray]] = {r.label: [] for r in rules}
+            verdict_cache: dict = {}
             for start in range(0, sequences, chunk):
                 size = min(chunk, sequences - start)
                 p, q = difficulties(rng, size, n, structure, drop)
-                base = rng.binomial(trials, p)
-                runs = rng.binomial(trials, q[:, None, :], size=(size, args.days, n))
+                pre = rng.binomial(trials, p[:, None, :], size=(size, PRE_DEPLOY_RUNS, n)).astype(np.int8)
+                runs = rng.binomial(trials, q[:, None, :], size=(size, args.days, n)).astype(np.int8)
+                verdict_cache.clear()
                 for rule in rules:
                     if rule.kind == "llmmon":
-                        breach = regression_verdicts(base, runs, rule.thresholds, trials)
-                        if start == 0 and args.check and rule.thresholds == Thresholds():
-                            checked += cross_check(base, runs, breach, rule.thresholds, trials, check_rng, args.check)
+                        key = (rule.pool, rule.thresholds.model_dump_json())
+                        if key not in verdict_cache:  # rules differing only in `for` share the verdicts
+                            verdict_cache[key] = regression_verdicts(pre, runs, rule.pool, rule.thresholds, trials)
+                            if start == 0 and args.check and rule.thresholds == Thresholds():
+                                checked += cross_check(pre, runs, verdict_cache[key], rule.pool, rule.thresholds,
+                                                       trials, check_rng, args.check)
+                        breach = verdict_cache[key]
                     else:
-                        breach = naive_breaches(base, runs, rule.naive_drop, trials)
+                        breach = naive_breaches(pre, runs, rule.naive_drop, trials)
                     breaches[rule.label].append(breach)
             for rule in rules:
-                out[(structure, drop, rule.label)] = alerts(np.concatenate(breaches[rule.label]), rule.sustain)
+                breach = np.concatenate(breaches[rule.label])
+                out[(structure, drop, rule.label)] = (breach, *alerts(breach, rule.sustain))
     return out, checked
 
 
@@ -237,19 +260,33 @@ def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def table(results: dict, rules: list[Rule], days: int, structures=STRUCTURES, drops=DROPS, n: int | None = None) -> str:
+def table(results: dict, rules: list[Rule], days: int, structures=STRUCTURES, drops=DROPS, n: int | None = None,
+          within=WITHIN) -> str:
     head = (["n"] if n else []) + ["errors", "rule", "false alerts / 90 d", "P(any false alert)"]
-    head += [f"{round(100 * d)} pt: within {'/'.join(map(str, WITHIN))} d" for d in drops[1:]]
+    head += [f"{round(100 * d)} pt: within {'/'.join(map(str, within))} d" for d in drops[1:]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for structure in structures:
         for rule in rules:
-            fired, _ = results[(structure, 0.0, rule.label)]
+            _, fired, _ = results[(structure, 0.0, rule.label)]
             cells = ([str(n)] if n else []) + [structure, rule.label, f"{fired.mean() * 90 / days:.2f}",
                                                pct((fired > 0).mean())]
             for drop in drops[1:]:
-                _, first = results[(structure, drop, rule.label)]
-                cells.append(" / ".join(pct(((first > 0) & (first <= w)).mean()) for w in WITHIN))
+                _, _, first = results[(structure, drop, rule.label)]
+                cells.append(" / ".join(pct(((first > 0) & (first <= w)).mean()) for w in within))
             lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def calibration(results: dict, rules: list[Rule]) -> str:
+    """Per-run regression rate of a stable version, and how strongly consecutive verdicts cling together."""
+    lines = ["| errors | baseline | P(run judged regression) | P(next run too, given one) |", "|---|---|---|---|"]
+    for structure in STRUCTURES:
+        for rule in rules:
+            breach = results[(structure, 0.0, rule.label)][0]
+            both = (breach[:, 1:] & breach[:, :-1]).sum()
+            cond = both / max(1, breach[:, :-1].sum())
+            lines.append(f"| {structure} | {rule.label.split(', for')[0].removeprefix('llmmon: ')} | "
+                         f"{100 * breach.mean():.2f}% | {100 * cond:.0f}% |")
     return "\n".join(lines)
 
 
@@ -261,14 +298,16 @@ def timings() -> str:
         paired_bootstrap_ci([d, d], resamples=2000, seed=i)
     boot_ms = (time.perf_counter() - t0) / 20 * 1000
     rng = np.random.default_rng(1)
-    base, cand = result_rows(rng.binomial(1, np.full(200, 0.85))), result_rows(rng.binomial(1, np.full(200, 0.8)))
+    cand = result_rows(rng.binomial(1, np.full(200, 0.8)))
+    base = pool_baseline([result_rows(rng.binomial(1, np.full(200, 0.85))) for _ in range(3)])
     compare_runs(cand, base, Thresholds())
     t0 = time.perf_counter()
     for _ in range(10):
         compare_runs(cand, base, Thresholds())
     verdict_ms = (time.perf_counter() - t0) / 10 * 1000
     return (f"Timing: paired bootstrap, 2000 resamples x 240 examples, pass and score: {boot_ms:.1f} ms; "
-            f"compare_runs on 200 examples x 8 intents (default thresholds): {verdict_ms:.1f} ms.")
+            f"compare_runs on 200 examples x 8 intents against 3 pooled runs (default thresholds): "
+            f"{verdict_ms:.1f} ms.")
 
 
 def main() -> None:
@@ -276,49 +315,55 @@ def main() -> None:
     parser.add_argument("--sequences", type=int, default=400, help="90-day sequences per scenario")
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--check", type=int, default=40, help="runs per scenario re-judged by compare_runs")
+    parser.add_argument("--check", type=int, default=20, help="runs per scenario and pool re-judged by compare_runs")
     parser.add_argument("--trial-sequences", type=int, default=200, help="sequences per scenario with 3 trials")
     args = parser.parse_args()
     t0 = time.perf_counter()
     th = Thresholds()
-    llmmon = Rule("llmmon: paired verdict, for: 2", "llmmon", 2, th)
-    naive = [Rule(f"naive: drop > {t} pt", "naive", 1, naive_drop=t / 100) for t in (2, 3, 5, 7)]
-    main_rules = [llmmon, Rule("llmmon: paired verdict, for: 1", "llmmon", 1, th), *naive]
-    variants = [Rule(f"llmmon: alpha {a}, for: {k}", "llmmon", k, th.model_copy(update={"alpha": a}))
-                for a in (0.05, 0.1, 0.15, 0.2) for k in (2, 3)]
+    pooled = {k: Rule(f"llmmon: pooled N={k}, for: 2", "llmmon", 2, th, pool=k) for k in (1, 3, 5)}
+    per_run = [Rule(f"llmmon: pooled N={k}, for: 1", "llmmon", 1, th, pool=k) for k in (1, 3, 5)]
+    naive = {t: Rule(f"naive: drop > {t} pt", "naive", 1, naive_drop=t / 100) for t in (2, 3, 5, 7)}
+    main_rules = [*pooled.values(), per_run[1], *naive.values()]
 
     print(f"# Verdict study: {args.sequences} sequences x {args.days} daily runs per scenario, seed {args.seed}")
     print()
     print(f"Golden set: {N_EXAMPLES} examples ({N_EXAMPLES // PER_INTENT} intents x {PER_INTENT}); per-example pass "
           f"probability ~ Beta({MEAN_PASS * CONCENTRATION:.2f}, {(1 - MEAN_PASS) * CONCENTRATION:.2f}) (mean "
           f"{MEAN_PASS}). llmmon thresholds: alpha {th.alpha} (two-sided), {th.correction} across intents, "
-          f"min_effect {th.min_effect}, intent_min_effect {th.intent_min_effect}.")
+          f"min_effect {th.min_effect}, intent_min_effect {th.intent_min_effect}; baseline = the last N pre-deploy "
+          "runs pooled. Naive: against the last pre-deploy run.")
     print("Power cells: share of sequences whose first alert fired within 1 / 2 / 3 / 7 days of the deploy "
           f"(day 1 = the deploy's own run). Standard error of a share <= {50 / args.sequences ** 0.5:.1f} points.")
     print()
     print("## llmmon's rule against the naive rule")
     print()
-    results, checked = simulate(args, main_rules, N_EXAMPLES)
+    results, checked = simulate(args, [*main_rules, *per_run[::2]], N_EXAMPLES)
     print(table(results, main_rules, args.days))
     print()
-    print("## llmmon with other alpha and `for` values")
+    print("## Calibration: a stable version, one verdict per run (`for: 1`)")
     print()
-    results, more = simulate(args, variants, N_EXAMPLES)
+    print(calibration(results, per_run))
+    print()
+    print("## llmmon (pooled N=3, for: 2) with other alphas")
+    print()
+    variants = [Rule(f"llmmon: N=3, alpha {a}, for: 2", "llmmon", 2, th.model_copy(update={"alpha": a}), pool=3)
+                for a in (0.05, 0.1, 0.15)]
+    results, more = simulate(args, variants, N_EXAMPLES, drops=(0.0, 0.10))
     checked += more
-    print(table(results, variants, args.days))
+    print(table(results, variants, args.days, drops=(0.0, 0.10)))
     print()
     print("## Other set sizes (25 examples per intent), correlated errors")
     print()
-    size_rules = [llmmon, naive[2], naive[3]]
+    size_rules = [pooled[3], naive[5], naive[7]]
     for i, n in enumerate((50, 1000)):
         results, more = simulate(args, size_rules, n, structures=("correlated",))
         checked += more
         lines = table(results, size_rules, args.days, structures=("correlated",), n=n).splitlines()
         print("\n".join(lines if i == 0 else lines[2:]))
     print()
-    print("## Repeated trials: every run (baseline and daily) samples each example 3 times, n = 200")
+    print("## Repeated trials: every run (pre-deploy and daily) samples each example 3 times, n = 200")
     print()
-    trial_rules = [llmmon, *naive[:3]]
+    trial_rules = [pooled[1], pooled[3], naive[5], naive[7]]
     results, more = simulate(args, trial_rules, N_EXAMPLES, trials=3, sequences=args.trial_sequences)
     checked += more
     print(table(results, trial_rules, args.days))

@@ -108,6 +108,9 @@ class Thresholds(_Strict):
     bootstrap_resamples: Annotated[int, Field(ge=100, le=100_000)] = 2000
     power: Annotated[float, Field(gt=0, lt=1)] = 0.8
     error_budget: Annotated[float, Field(ge=0, le=1)] = 0.05
+    # The baseline pools the last N successful runs of the previous version: one lucky or unlucky run no longer
+    # skews every later verdict the same way (docs/verdicts.md, the study).
+    baseline_runs: Annotated[int, Field(ge=1, le=20)] = 3
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")

@@ -383,32 +383,42 @@ def score_run(settings: Settings, warehouse, run_key: str) -> dict[str, Any]:
     return {k: run_update[k] for k in ("n_calls", "n_errors", "n_passed", "pass_rate")}
 
 
-def find_baseline(warehouse, run: dict[str, Any]) -> dict[str, Any] | None:
-    """The last successful run of the same suite version on the previously deployed model version.
+def find_baseline(warehouse, run: dict[str, Any], *, limit: int = 1) -> list[dict[str, Any]]:
+    """The runs the baseline pools: the last ``limit`` successful runs of the same suite version on the previously
+    deployed model version, most recent first (fewer when fewer exist; empty when none).
 
     "Previously deployed" comes from ``deployments``; when the endpoint has no recorded deployment before this run,
-    the most recent successful run of the same suite version on another model version stands in.
+    the runs of the model version of the most recent successful run on another version stand in (one version, never
+    a mix).
     """
     before = run["started_at"]
     prev = warehouse.previous_deployment(run["endpoint"], run["model_version"], before)
     if prev is not None:
-        return warehouse.find_baseline_run(run["suite_version"], run["endpoint"], prev["model_version"], before)
-    return warehouse.find_latest_other_version_run(
-        run["suite_version"], run["endpoint"], run["model_version"], before
+        return warehouse.find_baseline_runs(run["suite_version"], run["endpoint"], prev["model_version"], before,
+                                            limit=limit)
+    return warehouse.find_latest_other_version_runs(
+        run["suite_version"], run["endpoint"], run["model_version"], before, limit=limit
     )
 
 
 def compare_with_baseline(settings: Settings, warehouse, run_key: str) -> Verdict:
-    """Decide regression / improvement / no change / inconclusive / no baseline, and store the verdict."""
+    """Decide regression / improvement / no change / inconclusive / no baseline, and store the verdict.
+
+    The baseline pools up to ``thresholds.baseline_runs`` runs (:func:`find_baseline`); ``eval_runs.baseline_run_key``
+    keeps the most recent of them, the stored verdict lists them all (``baseline_run_keys``).
+    """
+    from llmmon.verdicts import pool_baseline
+
     run = _run_row(warehouse, run_key)
     if run["status"] != "success":
         raise LlmmonError(f"eval run {run_key} is {run['status']!r}; only a scored run can be compared")
-    baseline = find_baseline(warehouse, run)
+    baselines = find_baseline(warehouse, run, limit=settings.thresholds.baseline_runs)
+    keys = [b["run_key"] for b in baselines]
     verdict = compare_runs(
         warehouse.eval_results(run_key),
-        warehouse.eval_results(baseline["run_key"]) if baseline else None,
+        pool_baseline([warehouse.eval_results(k) for k in keys]),
         settings.thresholds,
-        baseline_run_key=baseline["run_key"] if baseline else None,
+        baseline_run_keys=keys,
     )
     warehouse.set_verdict(run_key, verdict.baseline_run_key, verdict.verdict, verdict.to_dict())
     return verdict

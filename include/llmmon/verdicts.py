@@ -10,6 +10,10 @@ changes on big sets, a fixed drop alone cries wolf on small ones.
 
 Endpoint errors are not wrong answers: above the error budget the verdict is ``inconclusive``; below it, errored
 trials are left out of the pairing (and counted).
+
+The baseline may pool several runs of the previous version (:func:`pool_baseline`, ``thresholds.baseline_runs``):
+their trials count as trials of each example, so one lucky baseline run cannot make every later verdict look worse
+together. The verdict names every pooled run (``baseline_run_keys``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -88,12 +92,14 @@ class Verdict:
 
     verdict: str
     reason: str
-    baseline_run_key: str | None = None
+    baseline_run_key: str | None = None  # the most recent baseline run (baseline_run_keys[0])
+    baseline_run_keys: list[str] = field(default_factory=list)  # every run pooled into the baseline, newest first
     error_share: float = 0.0  # candidate trials that failed at the endpoint / all candidate trials
     error_budget: float = 0.0
     n_errors: int = 0  # candidate trials with an endpoint error
     n_excluded: int = 0  # common examples left out of the pairing: no error-free trial in one of the runs
-    trials: int = 1  # most trials any example had
+    trials: int = 1  # most trials any example had in the candidate run
+    baseline_trials: int = 0  # most trials any example had in the (pooled) baseline: runs x trials per run
     flaky_count: int = 0  # examples whose trials disagree in either run
     flaky_examples: list[str] = field(default_factory=list)  # their ids, the first FLAKY_LIST_CAP
     alpha: float | None = None
@@ -141,6 +147,10 @@ class Verdict:
             raise ValueError("stored verdict lacks 'verdict' or 'reason'")
         kw = {k: v for k, v in data.items() if k in verdict_keys}
         kw["flaky_examples"] = list(kw.get("flaky_examples") or [])
+        keys = kw.get("baseline_run_keys")
+        if keys is None:  # stored before baselines were pooled: the one run compared with
+            keys = [kw["baseline_run_key"]] if kw.get("baseline_run_key") else []
+        kw["baseline_run_keys"] = list(keys)
         return cls(**kw, overall=sc(data.get("overall")), intents=[sc(i) for i in data.get("intents") or []])
 
 
@@ -233,15 +243,32 @@ def _describe(s: SliceComparison, confidence: float) -> str:
     return f"{s.subject} {_pct(s.baseline_pass_rate)} -> {_pct(s.candidate_pass_rate)} ({p}, n={s.n_paired}{ci})"
 
 
+def pool_baseline(runs: Sequence[Iterable[Mapping[str, Any]]]) -> list[dict[str, Any]] | None:
+    """The baseline for :func:`compare_runs` from the result rows of the pooled runs, most recent first.
+
+    Every run's trials become trials of one run (``trial = run_index * k + trial``, k the trial slots of the widest
+    run; see :func:`llmmon.statistics.trials.pool_runs`). None for no runs: there is no baseline.
+    """
+    from llmmon.statistics.trials import pool_runs
+
+    return pool_runs(runs) if runs else None
+
+
 def compare_runs(
     candidate: Iterable[Mapping[str, Any]],
     baseline: Iterable[Mapping[str, Any]] | None,
     thresholds: Thresholds,
     *,
     baseline_run_key: str | None = None,
+    baseline_run_keys: Sequence[str] | None = None,
     seed: int = 0,
 ) -> Verdict:
     """Compare per-example results (dicts with example_id, trial, intent, passed, score, error_type).
+
+    ``baseline`` is one run's rows or several runs pooled by :func:`pool_baseline`; ``baseline_run_keys`` names
+    the pooled runs, most recent first (``baseline_run_key``, kept for one run, is the first of them). With a pooled
+    baseline an example's baseline pass proportion is over all its pooled trials, and the trial-aware sign-flip test
+    judges the per-example differences (McNemar only when both sides have one trial per example).
 
     ``seed`` makes the bootstrap intervals (and any Monte Carlo p-value) reproducible: the same runs and seed give
     the same verdict, byte for byte.
@@ -249,6 +276,12 @@ def compare_runs(
     from llmmon.statistics.multiple import adjust
     from llmmon.statistics.trials import aggregate_trials, flaky_examples, max_trials
 
+    keys = list(baseline_run_keys) if baseline_run_keys is not None else []
+    if baseline_run_key is not None and keys and keys[0] != baseline_run_key:
+        raise ValueError(f"baseline_run_key {baseline_run_key!r} must be the first (most recent) of "
+                         f"baseline_run_keys {keys!r}")
+    if baseline_run_key is not None and not keys:
+        keys = [baseline_run_key]
     th = thresholds
     cand = aggregate_trials(candidate, source="candidate results")
     n_trials = sum(o.trials for o in cand.values())
@@ -257,8 +290,9 @@ def compare_runs(
     base = aggregate_trials(baseline, source="baseline results") if baseline is not None else {}
     flaky = flaky_examples(cand, base)
     common: dict[str, Any] = dict(
-        baseline_run_key=baseline_run_key, error_share=error_share, error_budget=th.error_budget, n_errors=n_errors,
-        trials=max(1, max_trials(cand, base)), flaky_count=len(flaky), flaky_examples=flaky[:FLAKY_LIST_CAP],
+        baseline_run_key=keys[0] if keys else None, baseline_run_keys=keys, error_share=error_share,
+        error_budget=th.error_budget, n_errors=n_errors, trials=max(1, max_trials(cand)),
+        baseline_trials=max_trials(base), flaky_count=len(flaky), flaky_examples=flaky[:FLAKY_LIST_CAP],
         alpha=th.alpha, correction=th.correction, confidence=th.confidence, power=th.power,
     )
 
@@ -279,10 +313,12 @@ def compare_runs(
         return Verdict(INCONCLUSIVE, "baseline and candidate share no example ids", **common)
     pairs = {eid: _Pair(base[eid], cand[eid]) for eid in shared if base[eid].valid and cand[eid].valid}
     common["n_excluded"] = n_excluded = len(shared) - len(pairs)
-    excluded = (f"; {n_excluded} shared example(s) left out: an endpoint error in every trial of one run"
-                if n_excluded else "")
+    notes = (f"; {n_excluded} shared example(s) left out: an endpoint error in every trial of one run"
+             if n_excluded else "")
+    if keys:  # how much baseline the verdict stands on
+        notes += f"; baseline: {len(keys)} pooled runs" if len(keys) > 1 else "; baseline: 1 run"
     if not pairs:
-        return Verdict(INCONCLUSIVE, f"no shared example has an error-free result in both runs{excluded}", **common)
+        return Verdict(INCONCLUSIVE, f"no shared example has an error-free result in both runs{notes}", **common)
 
     by_intent: dict[str, list[_Pair]] = defaultdict(list)
     for pair in pairs.values():
@@ -310,18 +346,18 @@ def compare_runs(
         return Verdict(
             INCONCLUSIVE,
             f"only {len(pairs)} paired examples, fewer than min_examples={th.min_examples}: "
-            f"{_describe(overall, th.confidence)}{excluded}",
+            f"{_describe(overall, th.confidence)}{notes}",
             **stats,
         )
     slices = [overall, *intents]
     regressed = [s for s in slices if s.regressed]
     if regressed:
         return Verdict(REGRESSION, "pass rate dropped significantly: "
-                       + "; ".join(_describe(s, th.confidence) for s in regressed) + excluded, **stats)
+                       + "; ".join(_describe(s, th.confidence) for s in regressed) + notes, **stats)
     if overall.improved:
-        return Verdict(IMPROVEMENT, "pass rate rose significantly: " + _describe(overall, th.confidence) + excluded,
+        return Verdict(IMPROVEMENT, "pass rate rose significantly: " + _describe(overall, th.confidence) + notes,
                        **stats)
     mde = (f"; with {overall.n_paired} paired examples only changes of {_pts(overall.mde)} points or more are "
            f"detectable with {th.power:.0%} power" if overall.mde is not None else "")
     return Verdict(NO_SIGNIFICANT_CHANGE, "no significant change: " + _describe(overall, th.confidence) + mde
-                   + excluded, **stats)
+                   + notes, **stats)

@@ -1,4 +1,5 @@
-"""Verdicts: paired tests per slice, corrections across intents, effect floor, error budget, trials, storage.
+"""Verdicts: paired tests per slice, corrections across intents, effect floor, error budget, trials, pooled
+baselines, storage.
 
 Every expected number is computed by hand in the comment beside it (McNemar: 2 * P(X <= min(b, c)), X ~ Bin(b+c, 1/2)).
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +23,12 @@ from llmmon.verdicts import (
     VERDICTS,
     Verdict,
     compare_runs,
+    pool_baseline,
 )
+
+from .warehouse import hours
+
+ROOT = Path(__file__).resolve().parents[2]
 
 T = Thresholds(min_effect=0.05, intent_min_effect=0.10, min_intent_examples=10, error_budget=0.05)
 
@@ -281,3 +288,129 @@ def test_monte_carlo_sign_flips_when_the_exact_null_is_too_large(monkeypatch):
     hits = v.overall.p_value * 20_001 - 1
     assert hits == pytest.approx(round(hits)) and 0 <= round(hits) <= 8 and v.verdict == REGRESSION
     assert compare_runs(cand, base, T, seed=5).to_dict() == v.to_dict()
+
+
+# -- pooled baselines -----------------------------------------------------------------------------------------
+
+# Three runs of the previous version, newest first, 40 examples of one intent. e0-e9 and e15-e39 pass in all three;
+# e10-e14 fail in the newest run only (baseline proportion 2/3). The candidate fails e0-e9 and passes the rest.
+POOL_NEWEST = {"a": [True] * 10 + [False] * 5 + [True] * 25}
+POOL_OLDER = {"a": [True] * 40}
+POOL_CAND = {"a": [False] * 10 + [True] * 30}
+# Sign flips in units of 1/3: ten differences of magnitude 3 (e0-e9, -1) and five of 1 (e10-e14, +1/3), observed
+# sum -25. S = 6a + 2b - 35 (a, b = positive signs among the 10 and the 5): |S| >= 25 when a = 10 (any b: 32) or
+# a = 9 and b >= 3 (10 x 16 = 160), and symmetrically: p = 2 x 192 / 2^15 = 3/256.
+POOL_P = 3 / 256
+
+
+def test_a_pooled_baseline_averages_its_runs_and_uses_the_sign_flip_test():
+    pooled = results(POOL_NEWEST), results(POOL_OLDER), results(POOL_OLDER)
+    v = compare_runs(results(POOL_CAND), pool_baseline(pooled), T, baseline_run_keys=["r3", "r2", "r1"])
+    o = v.overall
+    assert v.verdict == REGRESSION and o.test == "sign_flip_exact"
+    assert o.p_value == pytest.approx(POOL_P, rel=1e-12)
+    assert o.baseline_pass_rate == pytest.approx((35 + 5 * 2 / 3) / 40) and o.candidate_pass_rate == 0.75
+    assert (o.b, o.c) == (10, 5) and o.discordance == pytest.approx((10 + 5 / 9) / 40)
+    assert (v.baseline_run_key, v.baseline_run_keys) == ("r3", ["r3", "r2", "r1"])
+    assert (v.trials, v.baseline_trials) == (1, 3)
+    assert v.flaky_count == 5  # e10-e14 flip between the pooled runs
+    assert v.reason.endswith("; baseline: 3 pooled runs")
+
+    # The newest run alone: McNemar with b = 10, c = 5 -> p = 2 (1+15+105+455+1365+3003) / 2^15 = 0.30176
+    single = compare_runs(results(POOL_CAND), pool_baseline([pooled[0]]), T, baseline_run_key="r3")
+    assert single.overall.test == "mcnemar_exact" and single.overall.p_value == pytest.approx(9888 / 32768)
+    assert single.verdict == NO_SIGNIFICANT_CHANGE and single.baseline_run_keys == ["r3"]
+    assert single.reason.endswith("; baseline: 1 run") and (single.trials, single.baseline_trials) == (1, 1)
+
+
+def test_pooling_one_run_changes_nothing_but_the_stated_keys():
+    base, cand = results({"a": [True] * 30 + [False] * 10}), results({"a": [False] * 10 + [True] * 30})
+    plain = compare_runs(cand, base, T).to_dict()
+    pooled = compare_runs(cand, pool_baseline([base]), T, baseline_run_keys=["k"]).to_dict()
+    assert pooled.pop("baseline_run_keys") == ["k"] and pooled.pop("baseline_run_key") == "k"
+    assert pooled.pop("reason") == plain.pop("reason") + "; baseline: 1 run"
+    plain.pop("baseline_run_keys"), plain.pop("baseline_run_key")
+    assert pooled == plain
+    assert pool_baseline([]) is None and compare_runs(cand, pool_baseline([]), T).verdict == NO_BASELINE
+
+
+def test_baseline_run_key_must_be_the_first_of_the_pooled_keys():
+    base = results({"a": [True] * 40})
+    with pytest.raises(ValueError, match=r"baseline_run_key 'r1' must be the first \(most recent\)"):
+        compare_runs(base, base, T, baseline_run_key="r1", baseline_run_keys=["r2", "r1"])
+    v = compare_runs(base, base, T, baseline_run_key="r2", baseline_run_keys=["r2", "r1"])
+    assert v.to_dict()["baseline_run_keys"] == ["r2", "r1"] and v.to_dict()["baseline_run_key"] == "r2"
+
+
+def test_a_verdict_stored_before_pooling_reads_its_one_baseline_key():
+    d = compare_runs(results({"a": [True] * 40}), results({"a": [True] * 40}), T, baseline_run_key="old").to_dict()
+    del d["baseline_run_keys"], d["baseline_trials"]
+    again = Verdict.from_dict(d)
+    assert again.baseline_run_keys == ["old"] and again.baseline_trials == 0
+    del d["baseline_run_key"]
+    assert Verdict.from_dict(d).baseline_run_keys == []
+
+
+def _store_run(wh, run_key: str, version: str, finished: float, spec: dict | None) -> None:
+    """An eval run of suite version 3 on endpoint demo; ``spec`` as for ``results`` (None: the run failed)."""
+    wh.start_eval_run({"run_key": run_key, "dag_id": "golden_eval", "dag_run_id": run_key, "suite": "support",
+                       "suite_version": "3", "endpoint": "demo", "model": f"m-{version}", "model_version": version,
+                       "trials": 1, "started_at": hours(finished - 0.5)})
+    if spec is None:
+        wh.fail_eval_run(run_key, "boom", finished_at=hours(finished))
+    else:
+        wh.write_eval_results(run_key, results(spec), [], {"finished_at": hours(finished)})
+
+
+@pytest.mark.parametrize("baseline_runs, expected_keys, expected_verdict", [
+    (3, ["v1-d4", "v1-d3", "v1-d2"], REGRESSION),
+    (1, ["v1-d4"], NO_SIGNIFICANT_CHANGE),
+    (20, ["v1-d4", "v1-d3", "v1-d2", "v1-d1"], None),  # fewer exist than asked: all of them
+])
+def test_compare_with_baseline_pools_the_last_runs_of_the_previous_version(
+    warehouse, baseline_runs, expected_keys, expected_verdict
+):
+    from llmmon import golden_eval as ge
+    from llmmon.config import DEFAULTS_PATH, load_settings
+
+    env = {"LLMMON_HOME": str(ROOT), "LLMMON_DEMO_URL": "http://127.0.0.1:9",
+           "LLMMON_WAREHOUSE_URL": warehouse.engine.url.render_as_string(hide_password=False)}
+    settings = load_settings(DEFAULTS_PATH, env=env)
+    assert settings.thresholds.baseline_runs == 3  # the shipped default
+    settings = settings.model_copy(update={"thresholds": T.model_copy(update={"baseline_runs": baseline_runs})})
+    warehouse.record_deployment("dep-v1", endpoint="demo", model="m-v1", model_version="v1", deployed_at=hours(0))
+    warehouse.record_deployment("dep-v2", endpoint="demo", model="m-v2", model_version="v2", deployed_at=hours(10))
+    _store_run(warehouse, "v1-d1", "v1", 1, {"a": [False] * 40})  # the oldest: outside a pool of 3
+    _store_run(warehouse, "v1-d2", "v1", 2, POOL_OLDER)
+    _store_run(warehouse, "v1-d3", "v1", 3, POOL_OLDER)
+    _store_run(warehouse, "v1-d4", "v1", 4, POOL_NEWEST)
+    _store_run(warehouse, "v1-d5-failed", "v1", 5, None)  # failed runs never pool
+    _store_run(warehouse, "v2-d11", "v2", 11, POOL_CAND)
+
+    v = ge.compare_with_baseline(settings, warehouse, "v2-d11")
+    assert v.baseline_run_keys == expected_keys and v.baseline_run_key == "v1-d4"
+    row = warehouse.get_eval_run("v2-d11")
+    assert row["baseline_run_key"] == "v1-d4" and row["verdict"] == v.verdict
+    assert row["verdict_details"]["baseline_run_keys"] == expected_keys
+    assert Verdict.from_dict(row["verdict_details"]) == v
+    if expected_verdict is not None:
+        assert v.verdict == expected_verdict
+    if baseline_runs == 3:
+        assert v.overall.p_value == pytest.approx(POOL_P, rel=1e-12) and v.baseline_trials == 3
+
+    # A later run of v2 pools the same v1 runs (v2's own runs are never its baseline).
+    _store_run(warehouse, "v2-d12", "v2", 12, POOL_CAND)
+    assert ge.compare_with_baseline(settings, warehouse, "v2-d12").baseline_run_keys == expected_keys
+
+
+def test_find_baseline_without_deployments_pools_the_latest_other_version_only(warehouse):
+    from llmmon import golden_eval as ge
+
+    _store_run(warehouse, "v0-d1", "v0", 1, POOL_OLDER)
+    _store_run(warehouse, "v1-d2", "v1", 2, POOL_OLDER)
+    _store_run(warehouse, "v1-d3", "v1", 3, POOL_OLDER)
+    _store_run(warehouse, "v2-d4", "v2", 4, POOL_CAND)
+    run = warehouse.get_eval_run("v2-d4")
+    assert [r["run_key"] for r in ge.find_baseline(warehouse, run, limit=3)] == ["v1-d3", "v1-d2"]
+    assert [r["run_key"] for r in ge.find_baseline(warehouse, run)] == ["v1-d3"]
+    assert ge.find_baseline(warehouse, warehouse.get_eval_run("v0-d1"), limit=3) == []

@@ -7,11 +7,14 @@ is left out of the example's proportions and counted apart (``errors``).
 
 An example is **flaky** in a run when its valid trials disagree (``0 < passes < valid``): the model's answer to it
 flips from sample to sample, so a single-trial verdict on it is a coin toss.
+
+A baseline may pool several runs of the previous version (:func:`pool_runs`): their trials become the trials of one
+run, so each example's baseline proportion averages over all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -73,6 +76,23 @@ def aggregate_trials(results: Iterable[Mapping[str, Any]], *, source: str = "res
                             a["passes"], a["score"])
         for eid, a in acc.items()
     }
+
+
+def pool_runs(runs: Sequence[Iterable[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The result rows of several runs as one run whose trials are all of theirs (a pooled baseline).
+
+    Trials are re-indexed so that runs never collide: ``trial = run_index * k + trial``, with ``k`` the number of
+    trial slots of the widest run (1 + its highest trial index). Each example's outcome then averages over every
+    run, so a single lucky or unlucky run weighs 1/N. Pass the runs most recent first: an example's intent is read
+    from the first row seen.
+    """
+    materialised = [list(rows) for rows in runs]
+    k = 1 + max((int(r.get("trial") or 0) for rows in materialised for r in rows), default=0)
+    return [
+        {**r, "trial": run_index * k + int(r.get("trial") or 0)}
+        for run_index, rows in enumerate(materialised)
+        for r in rows
+    ]
 
 
 def flaky_examples(*runs: Mapping[str, ExampleOutcome]) -> list[str]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,8 +93,20 @@ def make_engine(url: str) -> Engine:
         # Take BEGIN away from the sqlite3 module (it emits none before DDL); _on_begin emits our own.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        # Switching to WAL needs a moment of exclusive access and SQLite does not always wait for it
+        # (two processes opening a new file at once get "database is locked"): retry briefly. WAL is
+        # persistent, so once any connection has switched the file, the others find it set.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+        while True:
+            try:
+                if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -345,6 +359,51 @@ class Warehouse:
         if suite is not None:
             conditions.append(c.suite == suite)
         return self._last_success(*conditions, before=before)
+
+    def find_baseline_runs(
+        self,
+        suite_version: str,
+        endpoint: str,
+        model_version: str,
+        before: dt.datetime,
+        *,
+        limit: int,
+        suite: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The last ``limit`` successful runs matching like :meth:`find_baseline_run`, most recent first (the
+        first one is :meth:`find_baseline_run`'s); fewer when fewer exist. A pooled baseline is made of these."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise WarehouseError(f"find_baseline_runs: limit must be a positive integer, got {limit!r}")
+        c = eval_runs.c
+        conditions = [c.suite_version == suite_version, c.endpoint == endpoint, c.model_version == model_version]
+        if suite is not None:
+            conditions.append(c.suite == suite)
+        q = (
+            sa.select(eval_runs)
+            .where(c.status == "success", c.finished_at < before, *conditions)
+            .order_by(c.finished_at.desc(), c.run_key.desc())
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return _rows(conn.execute(q))
+
+    def find_latest_other_version_runs(
+        self,
+        suite_version: str,
+        endpoint: str,
+        model_version: str,
+        before: dt.datetime,
+        *,
+        limit: int,
+        suite: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The stand-in pooled baseline: the last ``limit`` successful runs (most recent first) of the model
+        version of :meth:`find_latest_other_version_run`'s run — one version, never a mix of versions."""
+        latest = self.find_latest_other_version_run(suite_version, endpoint, model_version, before, suite=suite)
+        if latest is None:
+            return []
+        return self.find_baseline_runs(suite_version, endpoint, latest["model_version"], before, limit=limit,
+                                       suite=suite)
 
     def latest_eval_runs(
         self, limit: int = 10, *, deploy_id: str | None = None, endpoint: str | None = None

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from llmmon.statistics.trials import aggregate_trials, flaky_examples, max_trials
+from llmmon.statistics.trials import aggregate_trials, flaky_examples, max_trials, pool_runs
 
 
 def row(eid, trial, passed, score=None, error=None, intent="refund"):
@@ -61,3 +61,28 @@ def test_single_trial_is_never_flaky():
 def test_row_without_example_id_is_named():
     with pytest.raises(ValueError, match="candidate results: row 1 has no 'example_id'"):
         aggregate_trials([row("a", 0, True), {"trial": 0, "passed": True}], source="candidate results")
+
+
+def test_pool_runs_reindexes_trials_so_runs_never_collide():
+    newest = [row("a", 0, True), row("a", 1, False), row("b", 0, True)]  # 2 trial slots (k = 2)
+    older = [row("a", 0, False, intent="old-intent"), row("b", 0, True), row("b", 1, True, error="timeout")]
+    oldest = [row("a", 0, True)]
+    pooled = pool_runs([newest, iter(older), oldest])  # any iterables
+    assert [(r["example_id"], r["trial"], r["passed"]) for r in pooled] == [
+        ("a", 0, True), ("a", 1, False), ("b", 0, True),  # run 0: trials 0..1
+        ("a", 2, False), ("b", 2, True), ("b", 3, True),  # run 1: trials 2..3
+        ("a", 4, True),  # run 2: trial 4
+    ]
+    assert newest[1]["trial"] == 1  # the callers' rows are not modified
+    out = aggregate_trials(pooled)
+    # a: passed in 2 of its 4 pooled trials; b: 2 of 2 valid, its third trial errored
+    assert (out["a"].trials, out["a"].passes, out["a"].pass_share) == (4, 2, Fraction(1, 2))
+    assert (out["b"].trials, out["b"].valid, out["b"].errors) == (3, 2, 1)
+    assert out["a"].intent == "refund"  # read from the first (most recent) run
+    assert out["a"].flaky and not out["b"].flaky
+
+
+def test_pool_runs_of_one_run_is_that_run_and_of_none_is_empty():
+    run = [row("a", 0, True), row("a", 1, False)]
+    assert pool_runs([run]) == run
+    assert pool_runs([]) == [] and pool_runs([[], []]) == []

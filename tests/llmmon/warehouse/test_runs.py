@@ -297,6 +297,44 @@ def test_find_latest_other_version_run_picks_the_last_successful_run_of_another_
     assert key("v9", 7) == "r06"
 
 
+def test_find_baseline_runs_returns_the_last_n_matching_runs_most_recent_first(baseline_runs):
+    def keys(limit: int, **kw):
+        args = {"suite_version": "3", "endpoint": "demo", "model_version": "v1", "before": hours(5)} | kw
+        return [r["run_key"] for r in baseline_runs.find_baseline_runs(**args, limit=limit)]
+
+    # v1 runs of suite version 3 on demo before hour 5: r045-other-suite (4.5), r03 (3), r01 (1); the failed
+    # r04, the other version, suite version and endpoint, and r06 (after) are not candidates
+    assert keys(3) == ["r045-other-suite", "r03", "r01"]
+    assert keys(20) == ["r045-other-suite", "r03", "r01"]  # fewer exist: all of them
+    assert keys(2) == ["r045-other-suite", "r03"]
+    assert keys(1) == [baseline_runs.find_baseline_run("3", "demo", "v1", hours(5))["run_key"]]
+    assert keys(5, suite="customer_support") == ["r03", "r01"]
+    assert keys(5, before=hours(3)) == ["r01"]  # strictly before
+    assert keys(5, before=hours(1)) == []
+    assert keys(5, before=hours(7)) == ["r06", "r045-other-suite", "r03", "r01"]
+    assert keys(5, model_version="v2") == ["r035-v2"]
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(WarehouseError, match="limit must be a positive integer"):
+            keys(bad)
+
+
+def test_find_latest_other_version_runs_pools_one_version_only(baseline_runs):
+    _finished(baseline_runs, "r02-v2", 2, model_version="v2")
+    _finished(baseline_runs, "r025-v3", 2.5, model_version="v3")
+
+    def keys(version: str, before: float, limit: int = 3, **kw):
+        rows = baseline_runs.find_latest_other_version_runs("3", "demo", version, hours(before), limit=limit, **kw)
+        return [r["run_key"] for r in rows]
+
+    # the latest other-version run before hour 5 is r035-v2: the pool is v2's runs, never v3's r025 between them
+    assert keys("v1", 5) == ["r035-v2", "r02-v2"]
+    assert keys("v1", 5, limit=1) == ["r035-v2"]
+    assert keys("v1", 3) == ["r025-v3"]  # strictly before: now v3 is the latest other version
+    assert keys("v2", 5) == ["r045-other-suite", "r03", "r01"]
+    assert keys("v2", 5, suite="customer_support") == ["r03", "r01"]
+    assert keys("v1", 2) == []
+
+
 def test_latest_eval_runs_newest_first_with_filters(warehouse):
     warehouse.start_eval_run(_run("r1", started_at=hours(1), deploy_id="dep-a"))
     warehouse.start_eval_run(_run("r3", started_at=hours(3), deploy_id="dep-b", endpoint="other"))
