@@ -44,6 +44,7 @@ checked against ``llmmon.statistics``); a sample of runs of every scenario is re
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import dataclass
 
@@ -70,6 +71,7 @@ class Rule:
     sustain: int  # consecutive breaching runs before the alert fires (``for``)
     thresholds: Thresholds | None = None
     pool: int = 1  # baseline runs pooled (llmmon)
+    test: str = "sign_flip"  # llmmon's test; "exchange" is a study-only alternative
     naive_drop: float = 0.0
 
 
@@ -135,6 +137,70 @@ def sign_flip_batch(diffs: np.ndarray) -> np.ndarray:
     return out
 
 
+def exchange_batch(cand: np.ndarray, base: np.ndarray, kc: int, kb: int) -> np.ndarray:
+    """Two-sided p-values of the exact stratified trial-exchange test (study only; llmmon does not ship it).
+
+    Same statistic as the sign-flip test (the sum of per-example differences ``c/kc - b/kb``), another null: under
+    "no change" the ``kc + kb`` trials of an example are exchangeable, so given its total passes ``T`` the
+    candidate's passes are hypergeometric, independently per example (an exact Cochran-Mantel-Haenszel-type test
+    with one stratum per example). With one trial on each side it is the exact McNemar test. ``cand`` and ``base``
+    hold pass counts (rows, examples) out of ``kc`` and ``kb``.
+    """
+    rows, n = cand.shape
+    m = kc + kb
+    total = cand + base
+    counts = np.stack([(total == t).sum(axis=1) for t in range(1, m)], axis=1)
+    # sum of differences in units of 1/(kc kb): sum(m c - kc T) = m S - offset, S = passes on informative examples
+    observed = np.abs((m * cand - kc * total).sum(axis=1))
+    offset = kc * total.sum(axis=1) - m * kc * (total == m).sum(axis=1)
+    code = counts @ (n + 1) ** np.arange(m - 1, dtype=np.int64)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    size = 1 << int(np.ceil(np.log2(kc * n + 2)))
+    theta = 2 * np.pi * np.arange(size) / size
+    log_cf = []
+    for t in range(1, m):  # characteristic function of Hypergeometric(m, t, kc), one per total
+        pmf = np.array([math.comb(t, j) * math.comb(m - t, kc - j) for j in range(kc + 1)]) / math.comb(m, kc)
+        cf = np.exp(1j * np.outer(theta, np.arange(kc + 1))) @ pmf
+        log_cf.append(np.log(np.where(np.abs(cf) < 1e-300, 1e-300, cf)))
+    pmf_s = np.fft.fft(np.exp(counts[first].astype(float) @ np.array(log_cf)), axis=1).real / size
+    cdf = np.cumsum(pmf_s, axis=1)
+    inverse = inverse.ravel()
+    hi = -((-(offset + observed)) // m)  # m S - offset >= observed
+    lo = (offset - observed) // m  # m S - offset <= -observed
+    upper = np.where(hi <= 0, 1.0, 1.0 - cdf[inverse, np.clip(hi - 1, 0, size - 1)])
+    lower = np.where(lo >= 0, cdf[inverse, np.clip(lo, 0, size - 1)], 0.0)
+    return np.minimum(1.0, upper + lower)
+
+
+def check_exchange() -> str:
+    """The vectorised exchange test against a direct convolution of hypergeometric pmfs, and against McNemar."""
+    rng = np.random.default_rng(7)
+    worst = 0.0
+    for kc, kb in ((1, 3), (3, 9), (1, 5)):
+        p = rng.beta(1.7, 0.3, size=(6, 40))
+        cand, base = rng.binomial(kc, p), rng.binomial(kb, p)
+        fast = exchange_batch(cand, base, kc, kb)
+        for r in range(len(cand)):
+            dist = {0: 1.0}  # exact null of sum(m c - kc T) by direct convolution
+            for t_i in (cand[r] + base[r]).tolist():
+                step = {(kc + kb) * j - kc * t_i: math.comb(t_i, j) * math.comb(kc + kb - t_i, kc - j)
+                        / math.comb(kc + kb, kc) for j in range(max(0, t_i - kb), min(kc, t_i) + 1)}
+                grown: dict[int, float] = {}
+                for a, pa in dist.items():
+                    for b, pb in step.items():
+                        grown[a + b] = grown.get(a + b, 0.0) + pa * pb
+                dist = grown
+            obs = abs(int(((kc + kb) * cand[r] - kc * (cand[r] + base[r])).sum()))
+            worst = max(worst, abs(fast[r] - sum(q for v, q in dist.items() if abs(v) >= obs)))
+    p = rng.beta(1.7, 0.3, size=(200, 200))
+    cand, base = rng.binomial(1, p), rng.binomial(1, p)
+    mcnemar = float(np.abs(exchange_batch(cand, base, 1, 1) - sign_flip_batch(cand - base)).max())
+    if worst > 1e-9 or mcnemar > 1e-9:
+        raise SystemExit(f"exchange test disagrees with its direct computation ({worst:.2g}) or McNemar ({mcnemar:.2g})")
+    return (f"Exchange test checked against a direct convolution (max |diff| {worst:.1e}) and, with one trial a side, "
+            f"against exact McNemar ({mcnemar:.1e}).")
+
+
 def adjusted(p: np.ndarray, method: str) -> np.ndarray:
     """Holm or BH adjusted p-values along the last axis (``llmmon.statistics.multiple``, vectorised)."""
     m = p.shape[-1]
@@ -149,20 +215,29 @@ def adjusted(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def regression_verdicts(pre: np.ndarray, runs: np.ndarray, pool: int, th: Thresholds, trials: int) -> np.ndarray:
-    """(sequences, days) booleans: is each run's paired verdict against the pooled baseline ``regression``?
+def verdicts(pre: np.ndarray, runs: np.ndarray, pool: int, th: Thresholds, trials: int,
+             test: str = "sign_flip") -> tuple[np.ndarray, np.ndarray]:
+    """(sequences, days) booleans: is each run's paired verdict against the pooled baseline ``regression``, and is
+    it ``improvement``?
 
     ``pre`` (sequences, PRE_DEPLOY_RUNS, n), most recent first, and ``runs`` (sequences, days, n) hold pass counts
     out of ``trials`` per example. The baseline pools the first ``pool`` pre-deploy runs: its per-example proportion
     is their passes / (pool * trials), so ``pool * runs - baseline passes`` are the per-example differences in
-    units of 1 / (pool * trials).
+    units of 1 / (pool * trials). ``test``: "sign_flip" (llmmon's) or "exchange" (:func:`exchange_batch`).
     """
     s, d, n = runs.shape
     k = n // PER_INTENT
     base = pre[:, :pool].sum(axis=1, dtype=np.int16)
     diff = pool * runs.astype(np.int16) - base[:, None, :]
-    p_overall = sign_flip_batch(diff.reshape(s * d, n)).reshape(s, d)
-    p_intent = sign_flip_batch(diff.reshape(s * d * k, PER_INTENT)).reshape(s, d, k)
+    if test == "sign_flip":
+        p_overall = sign_flip_batch(diff.reshape(s * d, n)).reshape(s, d)
+        p_intent = sign_flip_batch(diff.reshape(s * d * k, PER_INTENT)).reshape(s, d, k)
+    else:
+        cand, base_b = runs.astype(np.int16), np.broadcast_to(base[:, None, :], runs.shape)
+        kc, kb = trials, pool * trials
+        p_overall = exchange_batch(cand.reshape(s * d, n), base_b.reshape(s * d, n), kc, kb).reshape(s, d)
+        p_intent = exchange_batch(cand.reshape(s * d * k, PER_INTENT), base_b.reshape(s * d * k, PER_INTENT),
+                                  kc, kb).reshape(s, d, k)
     scale = pool * trials
     drop_intent = -diff.reshape(s, d, k, PER_INTENT).sum(axis=-1) / (scale * PER_INTENT)
     drop = -diff.sum(axis=-1) / (scale * n)
@@ -170,7 +245,9 @@ def regression_verdicts(pre: np.ndarray, runs: np.ndarray, pool: int, th: Thresh
     overall = enough & (p_overall < th.alpha) & (drop >= th.min_effect - _EPS)
     judged = enough and PER_INTENT >= th.min_intent_examples
     intents = judged & (adjusted(p_intent, th.correction) < th.alpha) & (drop_intent >= th.intent_min_effect - _EPS)
-    return overall | intents.any(axis=-1)
+    regression = overall | intents.any(axis=-1)
+    improvement = ~regression & enough & (p_overall < th.alpha) & (-drop >= th.min_effect - _EPS)
+    return regression, improvement
 
 
 def naive_breaches(pre: np.ndarray, runs: np.ndarray, t: float, trials: int) -> np.ndarray:
@@ -218,7 +295,7 @@ def cross_check(pre, runs, verdicts, pool: int, th: Thresholds, trials: int, rng
 
 def simulate(args, rules: list[Rule], n: int, structures=STRUCTURES, drops=DROPS, trials: int = 1,
              sequences: int | None = None) -> tuple[dict, int]:
-    """{(structure, drop, rule label): (breaches, firings per sequence, first firing day per sequence)}.
+    """{(structure, drop, rule label): (breaches, improvements, firings per sequence, first firing day per sequence)}.
 
     Every run (pre-deploy and daily) samples each example ``trials`` times. Runs are cross-checked.
     """
@@ -231,6 +308,7 @@ def simulate(args, rules: list[Rule], n: int, structures=STRUCTURES, drops=DROPS
     for structure in structures:
         for drop in drops:
             breaches: dict[str, list[np.ndarray]] = {r.label: [] for r in rules}
+            improvements: dict[str, list[np.ndarray]] = {r.label: [] for r in rules}
             verdict_cache: dict = {}
             for start in range(0, sequences, chunk):
                 size = min(chunk, sequences - start)
@@ -240,19 +318,23 @@ def simulate(args, rules: list[Rule], n: int, structures=STRUCTURES, drops=DROPS
                 verdict_cache.clear()
                 for rule in rules:
                     if rule.kind == "llmmon":
-                        key = (rule.pool, rule.thresholds.model_dump_json())
+                        key = (rule.pool, rule.test, rule.thresholds.model_dump_json())
                         if key not in verdict_cache:  # rules differing only in `for` share the verdicts
-                            verdict_cache[key] = regression_verdicts(pre, runs, rule.pool, rule.thresholds, trials)
-                            if start == 0 and args.check and rule.thresholds == Thresholds():
-                                checked += cross_check(pre, runs, verdict_cache[key], rule.pool, rule.thresholds,
+                            verdict_cache[key] = verdicts(pre, runs, rule.pool, rule.thresholds, trials, rule.test)
+                            if (start == 0 and args.check and rule.thresholds == Thresholds()
+                                    and rule.test == "sign_flip"):
+                                checked += cross_check(pre, runs, verdict_cache[key][0], rule.pool, rule.thresholds,
                                                        trials, check_rng, args.check)
-                        breach = verdict_cache[key]
+                        breach, improved = verdict_cache[key]
                     else:
                         breach = naive_breaches(pre, runs, rule.naive_drop, trials)
+                        improved = np.zeros_like(breach)
                     breaches[rule.label].append(breach)
+                    improvements[rule.label].append(improved)
             for rule in rules:
                 breach = np.concatenate(breaches[rule.label])
-                out[(structure, drop, rule.label)] = (breach, *alerts(breach, rule.sustain))
+                out[(structure, drop, rule.label)] = (breach, np.concatenate(improvements[rule.label]),
+                                                      *alerts(breach, rule.sustain))
     return out, checked
 
 
@@ -267,26 +349,52 @@ def table(results: dict, rules: list[Rule], days: int, structures=STRUCTURES, dr
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for structure in structures:
         for rule in rules:
-            _, fired, _ = results[(structure, 0.0, rule.label)]
+            _, _, fired, _ = results[(structure, 0.0, rule.label)]
             cells = ([str(n)] if n else []) + [structure, rule.label, f"{fired.mean() * 90 / days:.2f}",
                                                pct((fired > 0).mean())]
             for drop in drops[1:]:
-                _, _, first = results[(structure, drop, rule.label)]
+                _, _, _, first = results[(structure, drop, rule.label)]
                 cells.append(" / ".join(pct(((first > 0) & (first <= w)).mean()) for w in within))
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def calibration(results: dict, rules: list[Rule]) -> str:
-    """Per-run regression rate of a stable version, and how strongly consecutive verdicts cling together."""
-    lines = ["| errors | baseline | P(run judged regression) | P(next run too, given one) |", "|---|---|---|---|"]
+    """Per-run regression and improvement rates at drop 0, and how strongly consecutive regressions cling together."""
+    lines = ["| errors | rule (one verdict per run) | P(regression) | P(improvement) | P(next run regression, given one) |",
+             "|---|---|---|---|---|"]
     for structure in STRUCTURES:
         for rule in rules:
-            breach = results[(structure, 0.0, rule.label)][0]
+            breach, improved, _, _ = results[(structure, 0.0, rule.label)]
             both = (breach[:, 1:] & breach[:, :-1]).sum()
             cond = both / max(1, breach[:, :-1].sum())
             lines.append(f"| {structure} | {rule.label.split(', for')[0].removeprefix('llmmon: ')} | "
-                         f"{100 * breach.mean():.2f}% | {100 * cond:.0f}% |")
+                         f"{100 * breach.mean():.2f}% | {100 * improved.mean():.2f}% | {100 * cond:.0f}% |")
+    return "\n".join(lines)
+
+
+def target_check(results: dict, pairs: list[tuple[Rule, list[Rule]]], days: int, drop: float = 0.10,
+                 budget: float = 1.0) -> str:
+    """llmmon's power at a ``drop`` minus the naive rule's, on the same sequences (paired), +- 2 standard errors,
+    with whether the naive rule keeps the false-alarm budget (a rule that breaks it is no fair yardstick)."""
+    head = ["errors", "llmmon rule", "its false alerts / 90 d", "naive rule", "its false alerts / 90 d",
+            f"{round(100 * drop)} pt power, llmmon minus naive, within {' / '.join(map(str, WITHIN))} d (+- 2 SE)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for structure in STRUCTURES:
+        for rule, yardsticks in pairs:
+            fa = results[(structure, 0.0, rule.label)][2].mean() * 90 / days
+            first = results[(structure, drop, rule.label)][3]
+            for naive in yardsticks:
+                naive_fa = results[(structure, 0.0, naive.label)][2].mean() * 90 / days
+                fair = "" if naive_fa <= budget else f" (breaks the budget: {naive_fa / budget:.1f}x)"
+                naive_first = results[(structure, drop, naive.label)][3]
+                cells = []
+                for w in WITHIN:
+                    diff = ((first > 0) & (first <= w)).astype(float) - ((naive_first > 0) & (naive_first <= w))
+                    se = diff.std(ddof=1) / len(diff) ** 0.5
+                    cells.append(f"{100 * diff.mean():+.0f} +- {200 * se:.0f}")
+                lines.append(f"| {structure} | {rule.label.removeprefix('llmmon: ')} | {fa:.2f} | "
+                             f"{naive.label.removeprefix('naive: ')} | {naive_fa:.2f}{fair} | {' / '.join(cells)} |")
     return "\n".join(lines)
 
 
@@ -335,22 +443,31 @@ def main() -> None:
     print("Power cells: share of sequences whose first alert fired within 1 / 2 / 3 / 7 days of the deploy "
           f"(day 1 = the deploy's own run). Standard error of a share <= {50 / args.sequences ** 0.5:.1f} points.")
     print()
+    variants = [Rule(f"llmmon: pooled N=3, alpha {a}, for: 2", "llmmon", 2, th.model_copy(update={"alpha": a}),
+                     pool=3) for a in (0.1, 0.15)]
+    exchange = [Rule(f"exchange test (not shipped): N={k}, for: 2", "llmmon", 2, th, pool=k, test="exchange")
+                for k in (3, 5)]
+    exchange_per_run = Rule("exchange test (not shipped): N=3, for: 1", "llmmon", 1, th, pool=3, test="exchange")
+    # One simulation for every rule on n = 200: all rows below judge the very same runs (paired comparisons).
+    results, checked = simulate(args, [*main_rules, per_run[0], per_run[2], *variants, *exchange, exchange_per_run],
+                                N_EXAMPLES)
     print("## llmmon's rule against the naive rule")
     print()
-    results, checked = simulate(args, [*main_rules, *per_run[::2]], N_EXAMPLES)
     print(table(results, main_rules, args.days))
+    print()
+    print("## The target: <= 1 false alert per 90 days, 10-point power no lower than the naive rule's")
+    print()
+    print(target_check(results, [(pooled[3], list(naive.values())), *((v, [naive[7]]) for v in variants)],
+                       args.days))
     print()
     print("## Calibration: a stable version, one verdict per run (`for: 1`)")
     print()
-    print(calibration(results, per_run))
+    print(calibration(results, [*per_run, exchange_per_run]))
     print()
-    print("## llmmon (pooled N=3, for: 2) with other alphas")
+    print("## Levers: a higher alpha, or a test that treats pooled trials as exchangeable (study only)")
     print()
-    variants = [Rule(f"llmmon: N=3, alpha {a}, for: 2", "llmmon", 2, th.model_copy(update={"alpha": a}), pool=3)
-                for a in (0.05, 0.1, 0.15)]
-    results, more = simulate(args, variants, N_EXAMPLES, drops=(0.0, 0.10))
-    checked += more
-    print(table(results, variants, args.days, drops=(0.0, 0.10)))
+    print(table(results, [pooled[3], *variants, *exchange, naive[7]], args.days))
+    print(check_exchange())
     print()
     print("## Other set sizes (25 examples per intent), correlated errors")
     print()

@@ -101,6 +101,34 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_alerts_evaluate(args) -> int:
+    from llmmon.config import env_secret_resolver
+    from llmmon.golden_eval import evaluate_alerts
+
+    settings = _settings(args)
+    wh = _warehouse(settings)
+    wh.upgrade()
+    report = evaluate_alerts(settings, wh, secrets=env_secret_resolver())
+    print(report.summary())
+    return 1 if report.failed_deliveries else 0
+
+
+def cmd_alerts_list(args) -> int:
+    from llmmon.alerts.engine import open_alerts
+
+    rows = open_alerts(_warehouse(_settings(args)))
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return 0
+    if not rows:
+        print("no open alerts")
+    for a in rows:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted((a.get("labels") or {}).items()))
+        print(f"{a['state']:<8} [{a['severity']}] {a['rule']} ({labels}) value={a['value']} "
+              f"since {a['started_at']}  id={a['alert_id']}")
+    return 0
+
+
 def cmd_deploy_hook(args) -> int:
     from llmmon.deploy_hook import DeployRequest, trigger_golden_eval
 
@@ -160,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--latest", type=int, default=2, help="how many latest runs when no key is given")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_report)
+
+    al = sub.add_parser("alerts", help="alert rules: evaluate now, list open alerts")
+    alsub = al.add_subparsers(dest="alerts_command", required=True)
+    ae = alsub.add_parser("evaluate", help="evaluate every rule and deliver (exit 1 if a delivery failed)")
+    ae.set_defaults(func=cmd_alerts_evaluate)
+    alist = alsub.add_parser("list", help="pending and firing alerts")
+    alist.add_argument("--json", action="store_true")
+    alist.set_defaults(func=cmd_alerts_list)
 
     d = sub.add_parser("deploy-hook", help="trigger golden_eval for a deploy through Airflow's REST API")
     d.add_argument("--airflow-url", default=None, help="default: $AIRFLOW_API_URL")

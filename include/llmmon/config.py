@@ -27,6 +27,9 @@ from pydantic import (
 )
 
 from llmmon.errors import ConfigError
+from llmmon.judge_config import JudgeConfig
+from llmmon.quality_config import QualityConfig
+from llmmon.traffic_config import TrafficConfig
 
 CONFIG_ENV = "LLMMON_CONFIG"
 HOME_ENV = "LLMMON_HOME"
@@ -260,6 +263,9 @@ class Settings(_Strict):
     routes: list[RouteConfig] = []
     alert_rules: list[AlertRule] = []
     airflow_alerts: AirflowAlertsConfig = AirflowAlertsConfig()
+    traffic: TrafficConfig = TrafficConfig()
+    judge: JudgeConfig = JudgeConfig()
+    quality: QualityConfig = QualityConfig()
     eval: EvalConfig = EvalConfig()
     source: str = Field(default="<memory>", exclude=True)
 

@@ -14,6 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from llmmon.warehouse import Warehouse, migrate
 from llmmon.warehouse.schema import TABLES, metadata
 
+HEAD = "0004"  # the latest revision: bump when a revision is added
+
 TABLE_NAMES = {t.name for t in TABLES}
 
 
@@ -26,11 +28,11 @@ def test_upgrade_creates_every_table_and_records_the_head_revision(warehouse_url
         assert wh.current_revision() is None
         assert _table_names(wh.engine) == set()
 
-        assert wh.upgrade() == "0001"
+        assert wh.upgrade() == HEAD
 
-        assert migrate.head_revision() == "0001"
-        assert wh.current_revision() == "0001"
-        assert migrate.current_revision(warehouse_url) == "0001"
+        assert migrate.head_revision() == HEAD
+        assert wh.current_revision() == HEAD
+        assert migrate.current_revision(warehouse_url) == HEAD
         # Our own version table, so a user's Alembic in the same database is left alone.
         assert _table_names(wh.engine) == TABLE_NAMES | {"llmmon_alembic_version"}
 
@@ -42,7 +44,7 @@ def test_second_upgrade_changes_nothing(warehouse):
         statements.append(statement.strip().split()[0].upper())
 
     sa.event.listen(warehouse.engine, "before_cursor_execute", record)
-    assert warehouse.upgrade() == "0001"
+    assert warehouse.upgrade() == HEAD
     sa.event.remove(warehouse.engine, "before_cursor_execute", record)
 
     assert statements, "the second upgrade should at least read the version table"
@@ -74,7 +76,7 @@ def test_migrated_tables_carry_their_comments_on_postgresql(warehouse):
 def test_downgrade_to_base_then_upgrade_again(warehouse):
     assert migrate.downgrade(warehouse.engine, "base") is None
     assert _table_names(warehouse.engine) == {"llmmon_alembic_version"}
-    assert warehouse.upgrade() == "0001"
+    assert warehouse.upgrade() == HEAD
     assert _table_names(warehouse.engine) == TABLE_NAMES | {"llmmon_alembic_version"}
 
 
@@ -89,8 +91,8 @@ def test_two_processes_upgrading_at_once_both_succeed(warehouse_url):
     outputs = [p.communicate(timeout=120) for p in procs]
     for p, (out, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err
-        assert out.strip() == "0001"
-    assert migrate.current_revision(warehouse_url) == "0001"
+        assert out.strip() == HEAD
+    assert migrate.current_revision(warehouse_url) == HEAD
 
 
 def test_revision_autogenerates_a_numbered_empty_revision_when_schema_is_unchanged(
@@ -103,10 +105,11 @@ def test_revision_autogenerates_a_numbered_empty_revision_when_schema_is_unchang
 
     path = migrate.revision(warehouse.engine, "nothing changed")
 
-    assert path == copy / "versions" / "0002_nothing_changed.py"
+    nxt = f"{int(HEAD) + 1:04d}"
+    assert path == copy / "versions" / f"{nxt}_nothing_changed.py"
     text = path.read_text()
-    assert 'revision: str = "0002"' in text or "revision: str = '0002'" in text
-    assert "down_revision: str | Sequence[str] | None = '0001'" in text
+    assert f'revision: str = "{nxt}"' in text or f"revision: str = '{nxt}'" in text
+    assert f"down_revision: str | Sequence[str] | None = '{HEAD}'" in text
     body = text.split("def upgrade() -> None:")[1]
     assert "op." not in body  # nothing to migrate: upgrade and downgrade are just `pass`
 
@@ -116,4 +119,4 @@ def test_command_line_reports_the_current_revision(warehouse_url, capsys):
     assert capsys.readouterr().out.strip() == "(none)"
     assert migrate.main(["upgrade", "--url", warehouse_url]) == 0
     assert migrate.main(["current", "--url", warehouse_url]) == 0
-    assert capsys.readouterr().out.split() == ["0001", "0001"]
+    assert capsys.readouterr().out.split() == [HEAD, HEAD]

@@ -1,0 +1,28 @@
+"""Tables of the quality capability.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-28
+
+Frozen copy of schema_quality.py at the time (revisions never import llmmon).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

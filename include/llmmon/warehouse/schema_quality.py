@@ -1,0 +1,9 @@
+"""Warehouse tables of the quality capability (issue 4), on llmmon's one MetaData."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+
+from llmmon.warehouse.schema import KEY, UTCDateTime, metadata  # noqa: F401
+
+QUALITY_TABLES: tuple[sa.Table, ...] = ()
