@@ -23,14 +23,15 @@ a resolution is a new alert — the same deduplication for every rule):
 
 * llmmon: the run's paired verdict against the pooled baseline of N runs (the ``llmmon.verdicts`` decision: the
   trial-aware sign-flip test overall and per intent — exact McNemar when N = 1 and one trial — Holm across intents,
-  effect floors; thresholds from ``config.Thresholds`` defaults) is ``regression`` for 2 consecutive runs
-  (``for: 2``), N = 1, 3 (default), 5;
+  effect floors; thresholds from ``config.Thresholds`` defaults, alpha 0.15) is ``regression`` for 2 consecutive
+  runs (``for: 2``), N = 1, 3 (default), 5; the row marked "(shipped)" is llmmon's default rule, and the same rule
+  at alpha 0.05 and 0.10 is measured as a lever (a quieter pager, slower detection);
 * naive: the run's pass rate fell more than T points below the most recent pre-deploy run's (T = 2, 3, 5, 7),
   single run — how threshold tools compare.
 
 Reported: false alerts per 90 days for the stable version (and the share of 90-day sequences with any), and the
 detection power — the share of sequences whose first alert fired within N days of the deploy — per drop; then the
-per-run false-regression rate (calibration of the test), other alphas, sets of 50 and 1000 examples (25 per
+per-run false-regression rate (calibration of the test), lower alphas, sets of 50 and 1000 examples (25 per
 intent), and 3 trials per example in every run.
 
 The per-run decision is computed vectorised (sign-flip null distributions by FFT of the characteristic function,
@@ -342,15 +343,21 @@ def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def false_alerts(fired: np.ndarray, days: int) -> str:
+    """Mean firings per 90 days of a stable version, +- 2 standard errors over sequences (the budget is 1)."""
+    scale = 90 / days
+    return f"{fired.mean() * scale:.2f} +- {2 * scale * fired.std(ddof=1) / len(fired) ** 0.5:.2f}"
+
+
 def table(results: dict, rules: list[Rule], days: int, structures=STRUCTURES, drops=DROPS, n: int | None = None,
           within=WITHIN) -> str:
-    head = (["n"] if n else []) + ["errors", "rule", "false alerts / 90 d", "P(any false alert)"]
+    head = (["n"] if n else []) + ["errors", "rule", "false alerts / 90 d (+- 2 SE)", "P(any false alert)"]
     head += [f"{round(100 * d)} pt: within {'/'.join(map(str, within))} d" for d in drops[1:]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for structure in structures:
         for rule in rules:
             _, _, fired, _ = results[(structure, 0.0, rule.label)]
-            cells = ([str(n)] if n else []) + [structure, rule.label, f"{fired.mean() * 90 / days:.2f}",
+            cells = ([str(n)] if n else []) + [structure, rule.label, false_alerts(fired, days),
                                                pct((fired > 0).mean())]
             for drop in drops[1:]:
                 _, _, _, first = results[(structure, drop, rule.label)]
@@ -377,12 +384,12 @@ def target_check(results: dict, pairs: list[tuple[Rule, list[Rule]]], days: int,
                  budget: float = 1.0) -> str:
     """llmmon's power at a ``drop`` minus the naive rule's, on the same sequences (paired), +- 2 standard errors,
     with whether the naive rule keeps the false-alarm budget (a rule that breaks it is no fair yardstick)."""
-    head = ["errors", "llmmon rule", "its false alerts / 90 d", "naive rule", "its false alerts / 90 d",
+    head = ["errors", "llmmon rule", "its false alerts / 90 d (+- 2 SE)", "naive rule", "its false alerts / 90 d",
             f"{round(100 * drop)} pt power, llmmon minus naive, within {' / '.join(map(str, WITHIN))} d (+- 2 SE)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for structure in STRUCTURES:
         for rule, yardsticks in pairs:
-            fa = results[(structure, 0.0, rule.label)][2].mean() * 90 / days
+            fa = false_alerts(results[(structure, 0.0, rule.label)][2], days)
             first = results[(structure, drop, rule.label)][3]
             for naive in yardsticks:
                 naive_fa = results[(structure, 0.0, naive.label)][2].mean() * 90 / days
@@ -393,7 +400,7 @@ def target_check(results: dict, pairs: list[tuple[Rule, list[Rule]]], days: int,
                     diff = ((first > 0) & (first <= w)).astype(float) - ((naive_first > 0) & (naive_first <= w))
                     se = diff.std(ddof=1) / len(diff) ** 0.5
                     cells.append(f"{100 * diff.mean():+.0f} +- {200 * se:.0f}")
-                lines.append(f"| {structure} | {rule.label.removeprefix('llmmon: ')} | {fa:.2f} | "
+                lines.append(f"| {structure} | {rule.label.removeprefix('llmmon: ')} | {fa} | "
                              f"{naive.label.removeprefix('naive: ')} | {naive_fa:.2f}{fair} | {' / '.join(cells)} |")
     return "\n".join(lines)
 
@@ -427,9 +434,11 @@ def main() -> None:
     parser.add_argument("--trial-sequences", type=int, default=200, help="sequences per scenario with 3 trials")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    th = Thresholds()
-    pooled = {k: Rule(f"llmmon: pooled N={k}, for: 2", "llmmon", 2, th, pool=k) for k in (1, 3, 5)}
-    per_run = [Rule(f"llmmon: pooled N={k}, for: 1", "llmmon", 1, th, pool=k) for k in (1, 3, 5)]
+    th = Thresholds()  # the shipped defaults: the rule marked "(shipped)" is exactly what llmmon runs
+    shipped = th.baseline_runs
+    pooled = {k: Rule(f"llmmon: pooled N={k}, alpha {th.alpha:g}, for: 2{' (shipped)' if k == shipped else ''}",
+                      "llmmon", 2, th, pool=k) for k in (1, 3, 5)}
+    per_run = [Rule(f"llmmon: pooled N={k}, alpha {th.alpha:g}, for: 1", "llmmon", 1, th, pool=k) for k in (1, 3, 5)]
     naive = {t: Rule(f"naive: drop > {t} pt", "naive", 1, naive_drop=t / 100) for t in (2, 3, 5, 7)}
     main_rules = [*pooled.values(), per_run[1], *naive.values()]
 
@@ -443,35 +452,42 @@ def main() -> None:
     print("Power cells: share of sequences whose first alert fired within 1 / 2 / 3 / 7 days of the deploy "
           f"(day 1 = the deploy's own run). Standard error of a share <= {50 / args.sequences ** 0.5:.1f} points.")
     print()
-    variants = [Rule(f"llmmon: pooled N=3, alpha {a}, for: 2", "llmmon", 2, th.model_copy(update={"alpha": a}),
-                     pool=3) for a in (0.1, 0.15)]
-    exchange = [Rule(f"exchange test (not shipped): N={k}, for: 2", "llmmon", 2, th, pool=k, test="exchange")
-                for k in (3, 5)]
-    exchange_per_run = Rule("exchange test (not shipped): N=3, for: 1", "llmmon", 1, th, pool=3, test="exchange")
+    # Levers: the shipped rule at a lower alpha (a quieter pager, slower detection).
+    lever_alphas = (0.05, 0.10)
+    variants = {a: Rule(f"llmmon: pooled N={shipped}, alpha {a:g}, for: 2", "llmmon", 2,
+                        th.model_copy(update={"alpha": a}), pool=shipped) for a in lever_alphas}
+    quiet_per_run = Rule(f"llmmon: pooled N={shipped}, alpha {lever_alphas[0]:g}, for: 1", "llmmon", 1,
+                         variants[lever_alphas[0]].thresholds, pool=shipped)
+    exchange = [Rule(f"exchange test (not shipped): N={k}, alpha {th.alpha:g}, for: 2", "llmmon", 2, th, pool=k,
+                     test="exchange") for k in (3, 5)]
+    exchange_per_run = Rule(f"exchange test (not shipped): N=3, alpha {th.alpha:g}, for: 1", "llmmon", 1, th, pool=3,
+                            test="exchange")
     # One simulation for every rule on n = 200: all rows below judge the very same runs (paired comparisons).
-    results, checked = simulate(args, [*main_rules, per_run[0], per_run[2], *variants, *exchange, exchange_per_run],
-                                N_EXAMPLES)
+    results, checked = simulate(args, [*main_rules, per_run[0], per_run[2], *variants.values(), quiet_per_run,
+                                       *exchange, exchange_per_run], N_EXAMPLES)
     print("## llmmon's rule against the naive rule")
     print()
     print(table(results, main_rules, args.days))
     print()
     print("## The target: <= 1 false alert per 90 days, 10-point power no lower than the naive rule's")
     print()
-    print(target_check(results, [(pooled[3], list(naive.values())), *((v, [naive[7]]) for v in variants)],
-                       args.days))
+    print(target_check(results, [(pooled[shipped], list(naive.values())),
+                                 *((v, [naive[7]]) for v in variants.values())], args.days))
     print()
     print("## Calibration: a stable version, one verdict per run (`for: 1`)")
     print()
-    print(calibration(results, [*per_run, exchange_per_run]))
+    print(calibration(results, [*per_run, quiet_per_run, exchange_per_run]))
     print()
-    print("## Levers: a higher alpha, or a test that treats pooled trials as exchangeable (study only)")
+    print("## Levers: a lower alpha, or a test that treats pooled trials as exchangeable (study only)")
     print()
-    print(table(results, [pooled[3], *variants, *exchange, naive[7]], args.days))
+    print(table(results, [pooled[shipped], per_run[1], *variants.values(), quiet_per_run, *exchange, naive[7]],
+                args.days))
+    print("(A `for: 1` row's alerts are the regression streaks that start: the pending alerts of its `for: 2` rule.)")
     print(check_exchange())
     print()
     print("## Other set sizes (25 examples per intent), correlated errors")
     print()
-    size_rules = [pooled[3], naive[5], naive[7]]
+    size_rules = [pooled[shipped], variants[lever_alphas[0]], naive[5], naive[7]]
     for i, n in enumerate((50, 1000)):
         results, more = simulate(args, size_rules, n, structures=("correlated",))
         checked += more
@@ -480,7 +496,7 @@ def main() -> None:
     print()
     print("## Repeated trials: every run (pre-deploy and daily) samples each example 3 times, n = 200")
     print()
-    trial_rules = [pooled[1], pooled[3], naive[5], naive[7]]
+    trial_rules = [pooled[1], pooled[shipped], variants[lever_alphas[0]], naive[5], naive[7]]
     results, more = simulate(args, trial_rules, N_EXAMPLES, trials=3, sequences=args.trial_sequences)
     checked += more
     print(table(results, trial_rules, args.days))

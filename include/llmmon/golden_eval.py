@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from llmmon.alerts.evaluate import evaluate_alerts  # noqa: F401  (re-exported: it lived here first)
 from llmmon.config import SecretResolver, Settings
 from llmmon.errors import ConfigError, GoldenSetError, LlmmonError, RunConfError
 from llmmon.golden import GoldenSuite, build_requests, expected_text, load_suite, parse_request_key
@@ -422,21 +423,3 @@ def compare_with_baseline(settings: Settings, warehouse, run_key: str) -> Verdic
     )
     warehouse.set_verdict(run_key, verdict.baseline_run_key, verdict.verdict, verdict.to_dict())
     return verdict
-
-
-def evaluate_alerts(settings: Settings, warehouse, *, secrets: SecretResolver, now: dt.datetime | None = None):
-    """Evaluate every alert rule (shipped defaults + configured) over the warehouse and deliver notifications.
-
-    Alerts are sustained: a rule fires after ``for`` consecutive breaching runs (default 2), resolves with
-    hysteresis, re-notifies at its interval, and a failed delivery is retried at the next evaluation. Re-running
-    with the same data sends nothing twice.
-    """
-    from llmmon.alerts.defaults import rules_from_settings
-    from llmmon.alerts.engine import evaluate_rules
-    from llmmon.alerts.routes import build_routes
-
-    rules = rules_from_settings(settings, default_routes=settings.alerts.default_routes)
-    report = evaluate_rules(warehouse, rules, now=now or _utcnow(), routes=build_routes(settings.routes, secrets))
-    for line in report.summary().splitlines():
-        log.info("%s", line)
-    return report

@@ -46,9 +46,15 @@ class JudgeBudgetConfig(_Strict):
 
 
 class AgreementFloor(_Strict):
-    """Judge-vs-human agreement below which a measurement alerts (per judge model and rubric version)."""
+    """Judge-vs-human agreement below which a measurement alerts (per judge model and rubric version).
+
+    ``kappa`` is checked on the kappa named by ``weights``: ``quadratic`` (default) is the weighted kappa, the
+    usual agreement statistic for ordinal scores — a 4 against a human 5 is a near miss, a 1 against a 5 is not;
+    ``none`` is plain Cohen's kappa, where every disagreement counts alike. ``accuracy`` is exact agreement.
+    """
 
     kappa: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.6
+    weights: Literal["quadratic", "none"] = "quadratic"
     accuracy: Ratio = 0.6
 
 

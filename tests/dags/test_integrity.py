@@ -35,7 +35,7 @@ def dagbag():
 
 
 def test_dag_files_exist():
-    assert [p.stem for p in DAG_FILES] == ["golden_eval"]
+    assert [p.stem for p in DAG_FILES] == ["golden_eval", "traffic_ingest", "traffic_judge"]
 
 
 def test_no_import_errors(dagbag):
@@ -92,3 +92,33 @@ def test_golden_eval_deadline_and_failure_notifiers(dagbag):
     assert deadlines[0].interval.total_seconds() == 3 * 3600
     names = [type(cb).__name__ for cb in dag.get_task("run_shard").on_failure_callback]
     assert names == ["function", "LlmmonNotifier"]
+
+
+def test_traffic_ingest_shape(dagbag):
+    from airflow.sdk import Asset
+
+    dag = dagbag.dags["traffic_ingest"]
+    assert dag.schedule == "*/15 * * * *"
+    assert dag.max_active_runs == 1
+    (task,) = dag.tasks
+    assert task.task_id == "ingest"
+    # the asset traffic_judge is scheduled on: published when spans landed
+    assert task.outlets == [Asset("llmmon://llm_spans")]
+    assert set(dag.params.keys()) == {"source", "format"}
+    assert dag.params["source"] is None
+
+
+def test_traffic_judge_is_hourly_and_asset_triggered(dagbag):
+    from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable
+
+    dag = dagbag.dags["traffic_judge"]
+    schedule = dag.timetable
+    assert isinstance(schedule, AssetOrTimeSchedule)
+    assert isinstance(schedule.timetable, CronTriggerTimetable)
+    assert schedule.timetable.interval.total_seconds() == 3600  # data interval: the hour before the run
+    assert list(schedule.asset_condition.objects) == [Asset("llmmon://llm_spans")]
+    order = ["quality_checks", "judge", "shift", "alert"]
+    assert {t.task_id for t in dag.tasks} == set(order)
+    for up, down in zip(order, order[1:], strict=False):
+        assert down in dag.get_task(up).downstream_task_ids, f"{up} -> {down}"
+    assert dag.params["rubrics"] is None

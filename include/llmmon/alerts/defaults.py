@@ -1,8 +1,9 @@
 """The alert rules llmmon ships, and how configured rules combine with them.
 
-Defaults cover a golden-set regression (overall: critical; one intent: warning), the endpoint error share, and the
-SLO examples of the reference practice: TTFT p95 < 1.5 s, end-to-end p99 < 8 s, error rate < 0.5%. Each fires
-only after ``for: 2`` consecutive runs: one bad run is noise, two is a trend. A configured rule with the same
+Defaults cover a golden-set regression (overall: critical; one intent: warning), the endpoint error share, the
+SLO examples of the reference practice (TTFT p95 < 1.5 s, end-to-end p99 < 8 s, error rate < 0.5%), a judge-score
+shift of a production stratum, and a jump of a traffic slice's refusal rate. Each fires only after ``for: 2``
+consecutive runs (or traffic windows): one bad run is noise, two is a trend. A configured rule with the same
 name replaces a default, so tuning one is a matter of redeclaring it under its name.
 
 Defaults name no route: they record alerts (``alerts``, ``alert_events``) and notify nobody until routes are
@@ -56,6 +57,20 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
         condition=Condition(op=">", value=8.0), resolve=Condition(op="<", value=6.4), for_=2,
         severity="warning", renotify=_DAY,
         description="SLO: end-to-end latency p99 < 8 s.",
+    ),
+    AlertRule(
+        name="judge_score_shift", metric="judge.score_shift",
+        condition=Condition(op=">=", value=1.0), for_=2, severity="warning", renotify=_DAY,
+        description="The LLM judge's scores of one stratum (prompt template and user segment) dropped against "
+                    "the reference window (two-sample test, corrected across strata, effect floor) in "
+                    "consecutive windows.",
+    ),
+    AlertRule(
+        name="traffic_refusal_jump", metric="traffic.refusal_rate_increase",
+        condition=Condition(op=">", value=0.05), resolve=Condition(op="<=", value=0.02), for_=2,
+        severity="warning", renotify=_DAY,
+        description="The refusal rate of a slice of production traffic rose more than 5 points above its "
+                    "reference period in consecutive windows.",
     ),
 )
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from llmmon.errors import ConfigError
-from llmmon.warehouse.schema import eval_runs, eval_summaries
+from llmmon.warehouse.schema import eval_runs, eval_summaries, to_utc
+from llmmon.warehouse.schema_quality import judge_shift, traffic_quality
 
 if TYPE_CHECKING:
     from llmmon.warehouse import Warehouse
@@ -189,6 +190,59 @@ def _error_share(row: dict[str, Any]) -> float | None:
     return row["n_errors"] / row["n_calls"]
 
 
+# -- queries over the quality tables: one point per window and slice (or stratum), at the window's end -------------
+# A window's point id is its start (ISO 8601); recomputing a window does not make it a new point.
+
+_SLICE_LABELS = ("endpoint", "model_version", "prompt_template", "user_segment")
+_STRATUM_LABELS = ("endpoint", "stratum", "rubric")
+
+
+def _traffic_metric(column: str, gate: str = "sparse") -> SeriesQuery:
+    """A ``traffic_quality`` column per window and slice; no data where the row is ``gate`` (too few spans)."""
+    c = traffic_quality.c
+
+    def query(warehouse: Warehouse, until: dt.datetime) -> list[Point]:
+        q = (sa.select(c.window_start, c.window_end, *(c[k] for k in _SLICE_LABELS), c.n, c.n_ok, c.n_labelled,
+                       c[column], c[gate])
+             .where(c.window_end <= until).order_by(c.window_end))
+        return [
+            Point(
+                series_labels={k: _label(row[k]) for k in _SLICE_LABELS},
+                at=row["window_end"], point_id=to_utc(row["window_start"]).isoformat(),
+                value=None if row[gate] else row[column],
+                details={"n": row["n"], "n_ok": row["n_ok"], "n_labelled": row["n_labelled"]},
+            )
+            for row in warehouse.select_rows(q)
+        ]
+
+    return query
+
+
+def _judge_metric(value_of: Callable[[dict[str, Any]], float | None]) -> SeriesQuery:
+    """A ``judge_shift`` row per window, endpoint, stratum and rubric, valued by ``value_of(row)``."""
+    c = judge_shift.c
+
+    def query(warehouse: Warehouse, until: dt.datetime) -> list[Point]:
+        q = (sa.select(c.window_start, c.window_end, c.endpoint, c.stratum, c.rubric, c.rubric_version, c.n_ref,
+                       c.n_cur, c.mean_ref, c.mean_cur, c.effect, c.p_value, c.p_adjusted, c.tested, c.shifted)
+             .where(c.window_end <= until).order_by(c.window_end))
+        return [
+            Point(
+                series_labels={k: _label(row[k]) for k in _STRATUM_LABELS},
+                at=row["window_end"], point_id=to_utc(row["window_start"]).isoformat(), value=value_of(row),
+                details={k: row[k] for k in ("rubric_version", "n_ref", "n_cur", "mean_ref", "mean_cur", "effect",
+                                             "p_value", "p_adjusted")},
+            )
+            for row in warehouse.select_rows(q)
+        ]
+
+    return query
+
+
+def _shift_flag(row: dict[str, Any]) -> float | None:
+    return float(row["shifted"]) if row["tested"] else None
+
+
 _RUN_LABELS = ("endpoint", "suite", "model_version")
 _SUBJECT_LABELS = ("endpoint", "suite", "subject")
 
@@ -208,6 +262,31 @@ SERIES: dict[str, SeriesSpec] = {
         SeriesSpec("eval.latency_p99_s", _RUN_LABELS, "seconds",
                    "99th percentile end-to-end latency of the run's calls",
                    _run_metric(lambda row: row["latency_p99_s"], "latency_p99_s")),
+        SeriesSpec("traffic.error_rate", _SLICE_LABELS, "ratio",
+                   "share of the window's spans that ended in an error", _traffic_metric("error_rate")),
+        SeriesSpec("traffic.empty_rate", _SLICE_LABELS, "ratio",
+                   "share of answered spans with an empty completion", _traffic_metric("empty_rate")),
+        SeriesSpec("traffic.truncated_rate", _SLICE_LABELS, "ratio",
+                   "share of answered spans cut off by the token limit", _traffic_metric("truncated_rate")),
+        SeriesSpec("traffic.refusal_rate", _SLICE_LABELS, "ratio",
+                   "share of answered spans that match a refusal pattern", _traffic_metric("refusal_rate")),
+        SeriesSpec("traffic.refusal_rate_increase", _SLICE_LABELS, "ratio",
+                   "refusal rate minus the reference period's (same endpoint, template, segment)",
+                   _traffic_metric("refusal_rate_increase")),
+        SeriesSpec("traffic.json_invalid_rate", _SLICE_LABELS, "ratio",
+                   "share of structured-output answers that are not valid JSON", _traffic_metric("json_invalid_rate")),
+        SeriesSpec("traffic.schema_invalid_rate", _SLICE_LABELS, "ratio",
+                   "share of structured-output answers that do not conform to the template's schema",
+                   _traffic_metric("schema_invalid_rate")),
+        SeriesSpec("traffic.accuracy", _SLICE_LABELS, "ratio",
+                   "share of labelled answers that are correct (ground truth joined by span id)",
+                   _traffic_metric("accuracy", gate="sparse_labels")),
+        SeriesSpec("judge.score_shift", _STRATUM_LABELS, "flag",
+                   "1 when the stratum's judge scores shifted against the reference window, 0 when not, "
+                   "no data when untested", _judge_metric(_shift_flag)),
+        SeriesSpec("judge.mean_score", _STRATUM_LABELS, "score",
+                   "mean judge score of the stratum in the window (rubric scale)",
+                   _judge_metric(lambda row: row["mean_cur"])),
     )
 }
 

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from llmmon.demo import judge_persona
 from llmmon.demo.answers import AnswerPlanner, GoldenCase, PlannedAnswer, load_golden_cases
 from llmmon.demo.faults import FAULT_KINDS, FaultPlan
 from llmmon.demo.hashing import stable_unit
@@ -319,12 +320,12 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
     if isinstance(parsed, web.Response):
         stats.rejected += 1
         return parsed
-    profile = state.profiles.get(parsed.model)
+    profile = state.profiles.get(parsed.model) or judge_persona.PROFILES.get(parsed.model)
     if profile is None:
         stats.rejected += 1
         return _model_not_found(parsed.model)
 
-    stats.by_model[profile.name] += 1
+    stats.by_model[profile.name] = stats.by_model.get(profile.name, 0) + 1
     state.counter += 1
     number = state.counter
     fault = state.faults.next(number)
@@ -365,7 +366,10 @@ async def _answer(
     loop = asyncio.get_running_loop()
     texts = [_text_of(m.get("content")) for m in req.messages]
     prompt = next((_text_of(m.get("content")) for m in reversed(req.messages) if m.get("role") == "user"), "")
-    planned: PlannedAnswer = state.planner.plan(profile.name, prompt)
+    if judge_persona.is_judge(profile.name):
+        planned: PlannedAnswer = judge_persona.answer(state.planner, req.messages)
+    else:
+        planned = state.planner.plan(profile.name, prompt)
     pieces, completion_tokens, finish_reason = planned.pieces, planned.completion_tokens, "stop"
     if req.max_tokens is not None and completion_tokens > req.max_tokens:
         text, _ = truncate_to_tokens(planned.text, req.max_tokens)

@@ -65,7 +65,11 @@ class SpanChecker:
     """The checks of one :class:`QualityConfig`, compiled once: patterns, schema validators, accuracy scorers."""
 
     def __init__(self, config: QualityConfig) -> None:
+        # The golden-set scorers' parser: the same fence tolerance on both sides.
+        from llmmon.scoring.normalize import parse_json_output
+
         self.config = config
+        self._parse_json = parse_json_output
         patterns = config.refusal_patterns
         self._refusal = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
         self._truncation = {r.lower() for r in config.truncation_finish_reasons}
@@ -87,9 +91,7 @@ class SpanChecker:
     def structured(self, template: str, text: str) -> tuple[bool, bool]:
         """``(json_invalid, schema_invalid)`` of an answer to a structured template (a ```json fence is tolerated,
         as the golden-set scorers do)."""
-        from llmmon.scoring.normalize import parse_json_output
-
-        value, error = parse_json_output(text)
+        value, error = self._parse_json(text)
         if error is not None:
             return True, False
         validator = self._validators.get(template)
@@ -202,7 +204,9 @@ COUNT_COLUMNS = tuple(f.name for f in fields(SliceCounts))
 
 def slice_key(span: Mapping[str, Any]) -> SliceKey:
     """The slice of a span; a missing value is the empty string (it is part of the table's key)."""
-    return tuple("" if span.get(c) is None else str(span[c]) for c in SLICE_COLUMNS)  # type: ignore[return-value]
+    get = span.get
+    return (get("endpoint") or "", get("model_version") or "", get("prompt_template") or "",
+            get("user_segment") or "")
 
 
 def aggregate(
@@ -231,18 +235,27 @@ def window_rows(
     window_end: dt.datetime,
     counts: Mapping[SliceKey, SliceCounts],
     reference: Mapping[tuple[str, str, str], tuple[int, int]],
+    config: QualityConfig,
     computed_at: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """``traffic_quality`` rows of one window; ``reference`` maps (endpoint, template, segment) to the reference
-    period's (answered spans, refusals)."""
+    """``traffic_quality`` rows of one window. ``reference`` maps (endpoint, template, segment) to the reference
+    period's (answered spans, refusals); a side with fewer answered spans than ``min_window_spans`` gives no
+    refusal-rate increase; a slice with fewer spans (labelled spans) than the minimum is marked ``sparse``
+    (``sparse_labels``), which the alert series read as no data."""
     rows = []
     for key in sorted(counts):
         c = counts[key]
+        rates = c.rates()
         ref_ok, ref_refusals = reference.get((key[0], key[2], key[3]), (0, 0))
+        ref_rate = ref_refusals / ref_ok if ref_ok else None
+        increase = None
+        if c.n_ok >= config.min_window_spans and ref_ok >= config.min_window_spans:
+            increase = rates["refusal_rate"] - ref_rate
         rows.append({
             "window_start": window_start, "window_end": window_end, **dict(zip(SLICE_COLUMNS, key, strict=True)),
-            **asdict(c), **c.rates(), "ref_n_ok": ref_ok,
-            "ref_refusal_rate": ref_refusals / ref_ok if ref_ok else None, "computed_at": computed_at,
+            **asdict(c), **rates, "ref_n_ok": ref_ok, "ref_refusal_rate": ref_rate,
+            "refusal_rate_increase": increase, "sparse": c.n < config.min_window_spans, "sparse_labels": c.n_labelled < config.min_labelled,
+            "computed_at": computed_at,
         })
     return rows
 
@@ -269,7 +282,7 @@ def run_quality_checks(
         by_trace = bool(cfg.feedback and cfg.feedback.trace_id_column)
         counts = aggregate(checker, iter_spans(warehouse, ws, we), feedback, feedback_by_trace=by_trace)
         reference = refusal_reference(warehouse, start=ws - reference_period, end=ws)
-        rows = window_rows(ws, we, counts, reference, dt.datetime.now(dt.UTC))
+        rows = window_rows(ws, we, counts, reference, cfg, dt.datetime.now(dt.UTC))
         replace_quality_windows(warehouse, [ws], rows)
         n = sum(c.n for c in counts.values())
         log.info("quality window %s..%s: %d spans in %d slices", ws.isoformat(), we.isoformat(), n, len(rows))

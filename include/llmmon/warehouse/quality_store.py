@@ -8,7 +8,7 @@ window vanishes from the table too. Functions take a :class:`~llmmon.warehouse.W
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from llmmon.warehouse import Warehouse
 
 SPAN_CHECK_COLUMNS = (
-    "trace_id", "span_id", "start_time", "status", "endpoint", "model_version", "prompt_template", "user_segment",
+    "trace_id", "span_id", "status", "endpoint", "model_version", "prompt_template", "user_segment",
     "completion", "finish_reason", "reference",
 )
 SCORE_COLUMNS = (
@@ -125,16 +125,17 @@ def judge_shift_rows(warehouse: Warehouse, *, window_start: dt.datetime | None =
 # -- inputs: spans and judge scores -----------------------------------------------------------------------------
 
 
-def iter_spans(warehouse: Warehouse, start: dt.datetime, end: dt.datetime) -> Iterator[dict[str, Any]]:
-    """The ``llm_spans`` columns the checks read, for spans with ``start <= start_time < end``, streamed in batches
-    (memory stays flat however many spans a window holds)."""
+def iter_spans(warehouse: Warehouse, start: dt.datetime, end: dt.datetime) -> Iterator[Mapping[str, Any]]:
+    """The ``llm_spans`` columns the checks read (``SPAN_CHECK_COLUMNS``), for spans with
+    ``start <= start_time < end``, as read-only mappings streamed in batches (memory stays flat however many spans
+    a window holds)."""
     spans = _table("llm_spans", "the traffic capability")
     q = (sa.select(*(spans.c[name] for name in SPAN_CHECK_COLUMNS))
          .where(spans.c.start_time >= start, spans.c.start_time < end))
     with warehouse.engine.connect() as conn:
         conn = conn.execution_options(**{READ_ONLY: True}, yield_per=_STREAM_BATCH)
         for row in conn.execute(q):
-            yield dict(row._mapping)
+            yield row._mapping
 
 
 def _feedback_table(warehouse: Warehouse, source: FeedbackSource) -> sa.TableClause:
@@ -166,10 +167,11 @@ def feedback_values(
 
 
 def judge_scores_between(warehouse: Warehouse, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    """Successful judge scores (score not null) of the judging windows with ``start <= window_start < end``."""
+    """Pointwise judge scores (score not null: judge errors left out) of the judging windows with
+    ``start <= window_start < end``, oldest judgement first."""
     scores = _table("judge_scores", "the judge capability")
     c = scores.c
     q = (sa.select(*(c[name] for name in SCORE_COLUMNS))
-         .where(c.window_start >= start, c.window_start < end, c.score.is_not(None))
-         .order_by(c.judged_at))
+         .where(c.window_start >= start, c.window_start < end, c.score.is_not(None), c.kind == "pointwise")
+         .order_by(c.judged_at, c.judge_run_key))
     return warehouse.select_rows(q)

@@ -61,6 +61,12 @@ traffic_quality = sa.Table(
                       "period before the window."),
     _rate("ref_refusal_rate", "Refusal rate of the reference period (same endpoint, template and segment); "
                               "null when it has no answered spans."),
+    _rate("refusal_rate_increase", "refusal_rate - ref_refusal_rate; null when either side has fewer answered "
+                                   "spans than quality.min_window_spans."),
+    sa.Column("sparse", sa.Boolean, nullable=False,
+              comment="True when n < quality.min_window_spans: rates are stored, alert series read them as no data."),
+    sa.Column("sparse_labels", sa.Boolean, nullable=False,
+              comment="True when n_labelled < quality.min_labelled: accuracy is stored, alert series read it as no data."),
     _ts("computed_at", "When the window was last computed (UTC).", nullable=False),
     sa.Index("ix_traffic_quality_endpoint_window_start", "endpoint", "window_start"),
     comment="Deterministic quality checks on every span, one row per window and slice "
@@ -72,7 +78,7 @@ judge_shift = sa.Table(
     metadata,
     _ts("window_start", "Start of the judged window (UTC, inclusive).", nullable=False, primary_key=True),
     sa.Column("endpoint", sa.String(KEY), primary_key=True, comment="Endpoint of the judged spans."),
-    sa.Column("stratum", sa.String(KEY), primary_key=True,
+    sa.Column("stratum", sa.String(2 * KEY + 1), primary_key=True,
               comment="Stratum of the judged spans: prompt_template|user_segment (judge_scores.stratum)."),
     sa.Column("rubric", sa.String(KEY), primary_key=True, comment="Rubric the judge scored with."),
     _ts("window_end", "End of the judged window (UTC, exclusive).", nullable=False),

@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("endpoint", sa.String(length=255), nullable=False, comment="Endpoint of the judged spans."),
         sa.Column(
             "stratum",
-            sa.String(length=255),
+            sa.String(length=511),
             nullable=False,
             comment="Stratum of the judged spans: prompt_template|user_segment (judge_scores.stratum).",
         ),
@@ -253,6 +253,24 @@ def upgrade() -> None:
             sa.Float(),
             nullable=True,
             comment="Refusal rate of the reference period (same endpoint, template and segment); null when it has no answered spans.",
+        ),
+        sa.Column(
+            "refusal_rate_increase",
+            sa.Float(),
+            nullable=True,
+            comment="refusal_rate - ref_refusal_rate; null when either side has fewer answered spans than quality.min_window_spans.",
+        ),
+        sa.Column(
+            "sparse",
+            sa.Boolean(),
+            nullable=False,
+            comment="True when n < quality.min_window_spans: rates are stored, alert series read them as no data.",
+        ),
+        sa.Column(
+            "sparse_labels",
+            sa.Boolean(),
+            nullable=False,
+            comment="True when n_labelled < quality.min_labelled: accuracy is stored, alert series read it as no data.",
         ),
         sa.Column(
             "computed_at",
