@@ -338,7 +338,7 @@ class AttributeMapper:
 
 # ------------------------------------------------------------------------------------------ flat tables
 def normalize_flat(
-    table: Any, config: TrafficConfig, *, where: str, source: str, ref: Callable[[int], str], offset: int,
+    table: Any, config: TrafficConfig, *, where: str, source: str, ref_prefix: str, offset: int,
     assume_utc: bool | None = None,
 ) -> Any:
     """A Parquet record batch or table chunk (canonical column names after ``config.columns``) as a working table.
@@ -346,7 +346,7 @@ def normalize_flat(
     Ids and timestamps are required columns: ``start_time``/``end_time`` as timestamps with a time zone (or
     ``start_time_unix_nano``/``end_time_unix_nano`` integers). A column that is missing or cannot hold its type
     raises :class:`TrafficError` naming ``where`` and the column: a schema problem is the whole file's, not a
-    row's. ``ref(i)`` names row ``offset + i`` for the quarantine.
+    row's. Row ``i`` is named ``<ref_prefix><offset + i>`` in the quarantine.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -408,16 +408,20 @@ def normalize_flat(
     for name in JSON_COLUMNS:
         out[name] = _json_column(name, column(name), n, where, type_errors)
     out["source"] = pa.array([source] * n, pa.string()) if n else pa.array([], pa.string())
-    out[ROW_REF] = pa.array([ref(offset + i) for i in range(n)], pa.string())
+    numbers = pc.cast(pa.array(range(offset, offset + n), pa.int64()), pa.string())
+    out[ROW_REF] = pc.binary_join_element_wise(ref_prefix, numbers, "")
     out[TYPE_ERRORS] = pa.array(type_errors, pa.string())
     schema = work_schema()
     return pa.table([out[f.name] for f in schema], schema=schema)
 
 
 def _empty_to_null(col: Any) -> Any:
+    """Empty strings as nulls (an empty attribute is a missing one); lengths first, as most columns have none."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if len(col) == 0 or col.null_count == len(col) or pc.min(pc.binary_length(col)).as_py() != 0:
+        return col
     return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
 
 

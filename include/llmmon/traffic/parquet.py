@@ -33,7 +33,7 @@ def read_parquet(
         raise TrafficError(f"{url}: not a readable Parquet file: {exc}") from None
     offset = 0
     for batch in parquet.iter_batches(batch_size=config.batch_rows):
-        table = normalize_flat(batch, config, where=url, source=url, ref=lambda i: ref(f"#{i}"), offset=offset)
+        table = normalize_flat(batch, config, where=url, source=url, ref_prefix=ref("#"), offset=offset)
 
         def raw(i: int, batch: Any = batch) -> str:
             return dumps_row(batch.slice(i, 1).to_pylist()[0])[:raw_chars]

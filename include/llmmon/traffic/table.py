@@ -64,7 +64,7 @@ def read_table(
                 arrow = pa.table(columns)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise TrafficError(f"{source}: rows {offset}..{offset + len(part) - 1} cannot be read: {exc}") from None
-            working = normalize_flat(arrow, config, where=source, source=source, ref=lambda i: ref(f"#{i}"),
+            working = normalize_flat(arrow, config, where=source, source=source, ref_prefix=ref("#"),
                                      offset=offset, assume_utc=assume_utc)
             rows = [dict(zip(names, row, strict=True)) for row in part]
 

@@ -177,13 +177,21 @@ class Outcome:
 
 
 class Validator:
-    """Runs the rules on record batches; with Great Expectations, cross-checks every rule's failing rows."""
+    """Runs the rules on record batches; with Great Expectations, cross-checks every rule's failing rows.
+
+    The Great Expectations pass of a batch runs on a worker thread while the caller writes that batch (the
+    SQLite and PostgreSQL drivers release the GIL while the database works, so the two overlap on two cores);
+    at most one batch waits for it. :meth:`finish` waits for the last one and raises on any disagreement, so
+    the caller must call it before committing.
+    """
 
     def __init__(self, rules: list[Rule], *, great_expectations: bool) -> None:
         self.rules = rules
         self.great_expectations = great_expectations
         self._definition: Any = None
         self._suite_name: str | None = None
+        self._executor: Any = None
+        self._pending: Any = None
         self.ge_seconds = 0.0
 
     def check(self, table: Any) -> Outcome:
@@ -191,13 +199,27 @@ class Validator:
 
         masks = {rule.name: rule.mask(table) for rule in self.rules}
         if self.great_expectations and table.num_rows:
-            self._cross_check(table, masks)
+            self._submit(table.select(sorted({r.column for r in self.rules})), masks)
         bad = np.zeros(table.num_rows, dtype=bool)
         for m in masks.values():
             bad |= m
         return Outcome(masks=masks, bad=bad)
 
+    def finish(self) -> None:
+        """Wait for the Great Expectations pass still running; raise TrafficError if it disagreed."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
     # -- Great Expectations
+    def _submit(self, table: Any, masks: dict[str, Any]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.finish()  # one batch in flight at most: memory stays bounded
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmmon-ge")
+        self._pending = self._executor.submit(self._cross_check, table, masks)
+
     def _cross_check(self, table: Any, masks: dict[str, Any]) -> None:
         import time
 
@@ -205,8 +227,7 @@ class Validator:
         import pyarrow as pa
 
         started = time.perf_counter()
-        columns = sorted({r.column for r in self.rules})
-        frame = table.select(columns).append_column(ROW_INDEX, pa.array(np.arange(table.num_rows))).to_pandas()
+        frame = table.append_column(ROW_INDEX, pa.array(np.arange(table.num_rows))).to_pandas()
         results = self._run(frame)
         for rule, result in zip(self.rules, results, strict=True):
             found = {int(hit[ROW_INDEX]) for hit in (result.result.get("unexpected_index_list") or [])}
@@ -247,7 +268,10 @@ class Validator:
         return ordered
 
     def close(self) -> None:
-        """Drop the suite from the process's Great Expectations context."""
+        """Stop the worker and drop the suite from the process's Great Expectations context."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
         if self._definition is None:
             return
         gxc = _gx()

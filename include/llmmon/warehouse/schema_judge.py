@@ -20,7 +20,7 @@ judge_runs = sa.Table(
     "judge_runs",
     metadata,
     sa.Column("judge_run_key", sa.String(KEY), primary_key=True,
-              comment="Unique key of the judging run: DAG id, slash, DAG run id (traffic_judge/scheduled__2026-11-28T09:00:00+00:00)."),
+              comment="Unique key of the judging run, given by the caller; traffic_judge uses DAG id, slash, window start (traffic_judge/2026-11-28T09:00:00+00:00)."),
     sa.Column("kind", sa.String(16), nullable=False,
               comment="pointwise (spans scored on a rubric's scale) or pairwise (two answers compared)."),
     _ts("window_start", "Start of the traffic window judged, inclusive (UTC).", nullable=False),

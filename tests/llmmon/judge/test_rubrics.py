@@ -7,7 +7,14 @@ import textwrap
 import pytest
 
 from llmmon.errors import ConfigError
-from llmmon.judge.rubrics import SHIPPED_DIR, configured_rubrics, load_rubric, load_rubrics, parse_rubric, rubrics_dir
+from llmmon.judge.rubrics import (
+    SHIPPED_DIR,
+    configured_rubrics,
+    load_rubric,
+    load_rubrics,
+    parse_rubric,
+    rubrics_dir,
+)
 
 GOOD = """\
 name: tone

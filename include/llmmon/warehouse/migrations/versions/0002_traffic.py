@@ -226,7 +226,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("trace_id", "span_id", name="pk_llm_spans"),
         comment="Production LLM calls, one row per span (trace_id, span_id), validated and canonical.",
     )
-    op.create_index("ix_llm_spans_endpoint_request_model", "llm_spans", ["endpoint", "request_model"])
     op.create_index("ix_llm_spans_start_time", "llm_spans", ["start_time"])
 
     op.create_table(
@@ -385,6 +384,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("ingest_batches")
     op.drop_table("llm_spans_quarantine")
-    op.drop_index("ix_llm_spans_endpoint_request_model", table_name="llm_spans")
     op.drop_index("ix_llm_spans_start_time", table_name="llm_spans")
     op.drop_table("llm_spans")

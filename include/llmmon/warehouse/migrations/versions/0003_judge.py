@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         'judge_runs',
-        sa.Column('judge_run_key', sa.String(length=255), nullable=False, comment='Unique key of the judging run: DAG id, slash, DAG run id (traffic_judge/scheduled__2026-11-28T09:00:00+00:00).'),
+        sa.Column('judge_run_key', sa.String(length=255), nullable=False, comment='Unique key of the judging run, given by the caller; traffic_judge uses DAG id, slash, window start (traffic_judge/2026-11-28T09:00:00+00:00).'),
         sa.Column('kind', sa.String(length=16), nullable=False, comment="pointwise (spans scored on a rubric's scale) or pairwise (two answers compared)."),
         sa.Column('window_start', sa.DateTime(timezone=True), nullable=False, comment='Start of the traffic window judged, inclusive (UTC).'),
         sa.Column('window_end', sa.DateTime(timezone=True), nullable=False, comment='End of the traffic window judged, exclusive (UTC).'),
