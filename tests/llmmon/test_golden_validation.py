@@ -156,7 +156,7 @@ def test_unknown_scorer_on_a_case(tmp_path):
     err = _problems(cases)
     _assert_reported(err, cases, "cs-0004", 4, "scorer",
                      "scorer 'bleu' is not registered; known scorers: contains, exact_match, json_fields, "
-                     "json_schema, label_accuracy, numeric_tolerance, regex, token_f1")
+                     "json_schema, label_accuracy, llm_judge_correctness, numeric_tolerance, regex, token_f1")
 
 
 def test_unknown_scorer_of_a_task_type(tmp_path):
@@ -168,8 +168,8 @@ def test_unknown_scorer_of_a_task_type(tmp_path):
     assert len(err.problems) == 84  # every classification case
     _assert_reported(err, cases, "cs-0001", 1, "scorer",
                      f"scorer 'rouge' (task type 'classification' in {suite_yaml}) is not registered; known "
-                     "scorers: contains, exact_match, json_fields, json_schema, label_accuracy, numeric_tolerance, "
-                     "regex, token_f1")
+                     "scorers: contains, exact_match, json_fields, json_schema, label_accuracy, llm_judge_correctness, "
+                     "numeric_tolerance, regex, token_f1")
     assert len(str(err).splitlines()) == 1 + 84  # a header, then one line per problem (under the cap)
 
 

@@ -6,8 +6,10 @@ last user message that holds them. It grades the content it is shown, so a wrong
 a reason a test can check:
 
 - **correctness**: the answer against the reference in the prompt, else the golden reference the server knows
-  for the question. JSON references compare field by field (F1); text references by normalised equality, then
-  word overlap. Empty answers, refusals and invalid JSON (where JSON is expected) score lowest.
+  for the question. JSON references compare field by field (F1, squared: every field counts; free-text fields
+  such as a summary only need to be present); labels and yes/no by the first word; other text by normalised
+  equality, then the reference's figures (other figures: wrong) and the share of its words the answer says.
+  Empty answers, refusals and invalid JSON (where JSON is expected) score lowest.
 - **helpfulness**: correctness when a reference is known (a wrong answer scores 2 of 5, a right one 5);
   otherwise a clarifying question or a cut-off answer 3, any other substantive answer 5 (it cannot tell a
   confident wrong answer without a reference); refusals, insults, leaks and deflections low.

@@ -2,7 +2,8 @@
 
 Steps (each deterministic given the window, so a retried or cleared run converges):
 
-1. Read the judgeable spans of ``[window_start, window_end)`` from ``llm_spans`` (status ok, with a completion):
+1. Read the judgeable spans of ``[window_start, window_end)`` from ``llm_spans`` (status ok, with a prompt and
+   a completion — spans recorded without content cannot be judged):
    ids and stratum only, so a busy window costs little memory.
 2. Sample them (:mod:`llmmon.judge.sampling`): a hash of span id and window, stratified with minimums.
 3. Read the sampled spans' content; pair each span with each rubric whose requirements it meets (a rubric that

@@ -27,8 +27,9 @@ import json
 import threading
 from typing import Any
 
-from llmmon.scoring.registry import ScoreResult, register_scorer
+from llmmon.scoring.registry import SCORERS, ScoreResult, ScorerSpec, register_scorer
 
+NAME = "llm_judge_correctness"
 PARAMS = ("endpoint", "rubric", "config")
 _CACHE: dict[str | None, Any] = {}
 _LOCK = threading.Lock()
@@ -55,14 +56,20 @@ def _reference_text(reference: Any) -> str:
     return reference if isinstance(reference, str) else json.dumps(reference, sort_keys=True, ensure_ascii=False)
 
 
-@register_scorer("llm_judge_correctness", reference_kinds=("string", "object", "number", "boolean", "array"),
-                 params=PARAMS, params_check=_check)
 def llm_judge_correctness(output: str, reference: Any, params: dict[str, Any]) -> ScoreResult:
     """An LLM judge grades the output against the reference on the correctness rubric (score 0..1)."""
     try:
         return _judge(output, reference, params)
     except Exception as exc:  # noqa: BLE001 - a scorer records a failure per item and never sinks the run
         return ScoreResult(0.0, details={"error": f"llm judge failed: {type(exc).__name__}: {exc}"})
+
+
+def register() -> ScorerSpec:
+    """Register the scorer (once; importing this module does it) and return its spec."""
+    if NAME not in SCORERS:
+        register_scorer(NAME, reference_kinds=("string", "object", "number", "boolean", "array"), params=PARAMS,
+                        params_check=_check)(llm_judge_correctness)
+    return SCORERS[NAME]
 
 
 def _judge(output: str, reference: Any, params: dict[str, Any]) -> ScoreResult:
@@ -94,3 +101,6 @@ def _judge(output: str, reference: Any, params: dict[str, Any]) -> ScoreResult:
     return ScoreResult(rubric.normalize(judgement.score), details={
         **details, "judge_score": judgement.score, "scale": [rubric.scale_min, rubric.scale_max],
         "rationale": judgement.rationale})
+
+
+register()

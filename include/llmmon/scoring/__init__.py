@@ -2,7 +2,8 @@
 
 Registered scorers (one module per family): ``exact_match`` and ``label_accuracy`` (:mod:`.labels`),
 ``json_fields`` and ``json_schema`` (:mod:`.json_output`), ``numeric_tolerance`` (:mod:`.numeric`), ``regex``
-and ``contains`` (:mod:`.patterns`), ``token_f1`` (:mod:`.overlap`). Each is documented, with its edge cases,
+and ``contains`` (:mod:`.patterns`), ``token_f1`` (:mod:`.overlap`), and ``llm_judge_correctness``
+(:mod:`llmmon.judge.scorer`: the project's LLM judge against the golden reference). Each is documented, with its edge cases,
 in ``docs/golden-sets.md``.
 """
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from llmmon.errors import GoldenSetError
 from llmmon.scoring import json_output, labels, numeric, overlap, patterns  # noqa: F401  (they register)
+from llmmon.judge import scorer as _judge_scorer  # noqa: F401, E402  (registers llm_judge_correctness)
 from llmmon.scoring.registry import (
     SCORERS,
     ScoreResult,

@@ -32,12 +32,13 @@ def _spans() -> sa.Table:
 
 def _window(table: sa.Table, start: dt.datetime, end: dt.datetime) -> sa.ColumnElement[bool]:
     c = table.c
+    # Without the question or the answer (content capture off) there is nothing to judge.
     return sa.and_(c.start_time >= to_utc(start), c.start_time < to_utc(end), c.status == "ok",
-                   c.completion.is_not(None))
+                   c.prompt.is_not(None), c.completion.is_not(None))
 
 
 def window_candidates(warehouse: Any, start: dt.datetime, end: dt.datetime) -> list[Candidate]:
-    """The judgeable spans of ``[start, end)`` (status ok, with a completion), ids and stratum only."""
+    """The judgeable spans of ``[start, end)`` (status ok, with prompt and completion), ids and stratum only."""
     t = _spans()
     q = sa.select(t.c.trace_id, t.c.span_id, t.c.prompt_template, t.c.user_segment).where(_window(t, start, end))
     return [Candidate(r["trace_id"], r["span_id"], stratum_of(r["prompt_template"], r["user_segment"]))

@@ -30,7 +30,7 @@ judge_runs = sa.Table(
     sa.Column("judge_endpoint", sa.String(KEY), nullable=False, comment="llmmon endpoint name of the judge."),
     sa.Column("judge_model", sa.String(KEY), nullable=False, comment="Model id requested from the judge endpoint."),
     sa.Column("spans_in_window", sa.Integer, nullable=True,
-              comment="Judgeable spans in the window (status ok, with a completion)."),
+              comment="Judgeable spans in the window (status ok, with prompt and completion)."),
     sa.Column("sampled", sa.Integer, nullable=True, comment="Spans drawn by the sampler, before the budget cap."),
     sa.Column("planned", sa.Integer, nullable=True,
               comment="Judge items (span x rubric) kept within the budget; skipped items not included."),

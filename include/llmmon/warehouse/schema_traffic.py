@@ -2,7 +2,9 @@
 
 ``llm_spans`` is the canonical table of production LLM calls (one row per span, keyed by trace and span id);
 ``llm_spans_quarantine`` keeps every record that failed validation with its reason; ``ingest_batches`` has one
-row per ingestion. docs/warehouse.md mirrors the comments; migration 0002 is the frozen copy of these tables.
+row per ingestion; ``llm_served_models`` remembers which model each endpoint was served for each requested model
+(the state behind silent-model-change detection). docs/warehouse.md mirrors the comments; migration 0002 is the
+frozen copy of these tables.
 """
 
 from __future__ import annotations
@@ -115,4 +117,19 @@ ingest_batches = sa.Table(
     comment="One row per ingestion of production traffic: source, counts and outcome.",
 )
 
-TRAFFIC_TABLES: tuple[sa.Table, ...] = (llm_spans, llm_spans_quarantine, ingest_batches)
+llm_served_models = sa.Table(
+    "llm_served_models",
+    metadata,
+    sa.Column("endpoint", sa.String(KEY), primary_key=True, comment="llmmon endpoint name."),
+    sa.Column("request_model", sa.String(KEY), primary_key=True, comment="Model id the callers asked for."),
+    sa.Column("response_model", sa.String(KEY), primary_key=True, comment="Model id the provider said it served."),
+    sa.Column("system_fingerprint", sa.String(KEY), primary_key=True,
+              comment="Provider's backend fingerprint; empty string when the spans carry none."),
+    _ts("first_seen_at", "Start of the first ok span served this way (UTC).", nullable=False),
+    _ts("last_seen_at", "Start of the latest ok span served this way (UTC).", nullable=False),
+    sa.Column("first_trace_id", sa.String(32), nullable=False, comment="Trace id of that first span."),
+    sa.Column("first_span_id", sa.String(16), nullable=False, comment="Span id of that first span."),
+    comment="Every model a provider served per endpoint and requested model, with first and last sighting.",
+)
+
+TRAFFIC_TABLES: tuple[sa.Table, ...] = (llm_spans, llm_spans_quarantine, ingest_batches, llm_served_models)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,14 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from llmmon.warehouse.schema import deployments
-from llmmon.warehouse.schema_traffic import ingest_batches, llm_spans, llm_spans_quarantine
+from llmmon.warehouse.schema_traffic import ingest_batches, llm_served_models, llm_spans, llm_spans_quarantine
 from llmmon.warehouse.store import READ_ONLY, Warehouse, _one, _rows
 from llmmon.warehouse.upsert import update_then_insert, upsert
 
 # SQLite page cache during a bulk load (KiB, as a negative PRAGMA value): the primary-key index of a large
 # table no longer fits the 2 MB default, and random inserts into it would thrash.
-SQLITE_LOAD_CACHE_KIB = 131072
-SQLITE_ROWS_PER_CALL = 25_000
+SQLITE_LOAD_CACHE_KIB = 65536
+SQLITE_ROWS_PER_CALL = 10_000
 _PG_LOAD_TABLE = "llmmon_llm_spans_load"
 
 
@@ -90,6 +91,7 @@ class BatchWriter:
         self._trans: Any = None
         self._sqlite_cache: int | None = None
         self._pg_ready = False
+        self.commit_seconds = 0.0
 
     def __enter__(self) -> BatchWriter:
         self.conn = self.warehouse.engine.connect()
@@ -105,7 +107,9 @@ class BatchWriter:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             if exc_type is None:
+                started = time.perf_counter()
                 self._trans.commit()
+                self.commit_seconds = time.perf_counter() - started
             else:
                 self._trans.rollback()
         finally:
@@ -208,37 +212,19 @@ class BatchWriter:
             stamped = [{**r, "batch_id": self.batch_id, "quarantined_at": self.ingested_at} for r in rows]
             self.conn.execute(llm_spans_quarantine.insert(), stamped)
 
-    def served_models(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Per (endpoint, request_model) pair: each served (response_model, system_fingerprint) with the start
-        time of its first ok span, in llm_spans as this transaction sees it. One scan of the table, grouped."""
+    def served_rows(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The llm_served_models rows of the (endpoint, request_model) ``pairs``."""
         if not pairs:
             return []
-        c = llm_spans.c
-        endpoints = sorted({p[0] for p in pairs})
-        models = sorted({p[1] for p in pairs})
-        q = (
-            sa.select(c.endpoint, c.request_model, c.response_model, c.system_fingerprint,
-                      sa.func.min(c.start_time).label("first_seen"))
-            .where(c.endpoint.in_(endpoints), c.request_model.in_(models), c.response_model.is_not(None),
-                   c.status == "ok")
-            .group_by(c.endpoint, c.request_model, c.response_model, c.system_fingerprint)
-        )
+        c = llm_served_models.c
+        q = sa.select(llm_served_models).where(c.endpoint.in_(sorted({p[0] for p in pairs})),
+                                               c.request_model.in_(sorted({p[1] for p in pairs})))
         wanted = set(pairs)
         return [r for r in _rows(self.conn.execute(q)) if (r["endpoint"], r["request_model"]) in wanted]
 
-    def first_span(self, served: dict[str, Any]) -> dict[str, Any] | None:
-        """The first ok span (by start time, then ids) of one served model, as trace_id and span_id."""
-        c = llm_spans.c
-        fingerprint = (c.system_fingerprint.is_(None) if served["system_fingerprint"] is None
-                       else c.system_fingerprint == served["system_fingerprint"])
-        q = (
-            sa.select(c.trace_id, c.span_id, c.model_version)
-            .where(c.endpoint == served["endpoint"], c.request_model == served["request_model"],
-                   c.response_model == served["response_model"], fingerprint, c.status == "ok")
-            .order_by(c.start_time, c.trace_id, c.span_id)
-            .limit(1)
-        )
-        return _one(self.conn.execute(q))
+    def upsert_served(self, rows: Sequence[dict[str, Any]]) -> None:
+        upsert(self.conn, llm_served_models, rows,
+               ["endpoint", "request_model", "response_model", "system_fingerprint"])
 
     def existing_deployments(self, deploy_ids: Sequence[str]) -> set[str]:
         if not deploy_ids:

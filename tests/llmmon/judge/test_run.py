@@ -261,3 +261,11 @@ def test_bad_windows_rubrics_and_endpoints_fail_before_any_call(make_settings):
     with pytest.raises(ConfigError, match="unknown endpoint 'elsewhere'"):
         run_judging(with_judge(settings, endpoint="elsewhere"), None, window_start=W0, window_end=W1,
                     judge_run_key="k")
+
+
+def test_an_empty_window_is_a_successful_run_with_nothing_judged(warehouse, judge_settings):
+    insert_spans(warehouse, [span_row("no-content", prompt=None, completion="An answer.")])  # content not captured
+    summary = run_judging(judge_settings, warehouse, window_start=W0, window_end=W1, judge_run_key="tj/empty")
+    assert (summary["spans_in_window"], summary["planned"], summary["calls"], summary["status"]) == (0, 0, 0, "success")
+    run = judge_run(warehouse, "tj/empty")
+    assert (run["judged"], run["errors"], run["cost_usd"]) == (0, 0, 0.0)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 from llmmon.config import DEFAULTS_PATH
-from llmmon.judge import scorer as _registers  # noqa: F401  (importing registers the scorer)
 from llmmon.scoring import check_scorer_params, get_scorer
+from llmmon.scoring.registry import SCORERS
+
+
+@pytest.fixture(autouse=True)
+def registered():
+    """The scorer registered for the test, and the registry as it was afterwards (other tests list the scorers)."""
+    before = dict(SCORERS)
+    from llmmon.judge import scorer  # the first import registers it
+
+    yield scorer.register()
+    SCORERS.clear()
+    SCORERS.update(before)
 
 
 def _config(tmp_path, demo_server) -> str:

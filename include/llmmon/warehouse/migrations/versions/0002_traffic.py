@@ -1,4 +1,4 @@
-"""Tables of the traffic capability: llm_spans, llm_spans_quarantine, ingest_batches.
+"""Tables of the traffic capability: llm_spans, llm_spans_quarantine, ingest_batches, llm_served_models.
 
 Revision ID: 0002
 Revises: 0001
@@ -380,8 +380,65 @@ def upgrade() -> None:
         comment="One row per ingestion of production traffic: source, counts and outcome.",
     )
 
+    op.create_table(
+        "llm_served_models",
+        sa.Column(
+            "endpoint",
+            sa.String(length=255),
+            nullable=False,
+            comment="llmmon endpoint name.",
+        ),
+        sa.Column(
+            "request_model",
+            sa.String(length=255),
+            nullable=False,
+            comment="Model id the callers asked for.",
+        ),
+        sa.Column(
+            "response_model",
+            sa.String(length=255),
+            nullable=False,
+            comment="Model id the provider said it served.",
+        ),
+        sa.Column(
+            "system_fingerprint",
+            sa.String(length=255),
+            nullable=False,
+            comment="Provider's backend fingerprint; empty string when the spans carry none.",
+        ),
+        sa.Column(
+            "first_seen_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="Start of the first ok span served this way (UTC).",
+        ),
+        sa.Column(
+            "last_seen_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="Start of the latest ok span served this way (UTC).",
+        ),
+        sa.Column(
+            "first_trace_id",
+            sa.String(length=32),
+            nullable=False,
+            comment="Trace id of that first span.",
+        ),
+        sa.Column(
+            "first_span_id",
+            sa.String(length=16),
+            nullable=False,
+            comment="Span id of that first span.",
+        ),
+        sa.PrimaryKeyConstraint(
+            "endpoint", "request_model", "response_model", "system_fingerprint", name="pk_llm_served_models"
+        ),
+        comment="Every model a provider served per endpoint and requested model, with first and last sighting.",
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("llm_served_models")
     op.drop_table("ingest_batches")
     op.drop_table("llm_spans_quarantine")
     op.drop_index("ix_llm_spans_start_time", table_name="llm_spans")

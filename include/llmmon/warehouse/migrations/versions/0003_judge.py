@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column('rubrics', sa.JSON(none_as_null=True), nullable=False, comment='JSON list of the rubrics applied, each name@version.'),
         sa.Column('judge_endpoint', sa.String(length=255), nullable=False, comment='llmmon endpoint name of the judge.'),
         sa.Column('judge_model', sa.String(length=255), nullable=False, comment='Model id requested from the judge endpoint.'),
-        sa.Column('spans_in_window', sa.Integer(), nullable=True, comment='Judgeable spans in the window (status ok, with a completion).'),
+        sa.Column('spans_in_window', sa.Integer(), nullable=True, comment='Judgeable spans in the window (status ok, with prompt and completion).'),
         sa.Column('sampled', sa.Integer(), nullable=True, comment='Spans drawn by the sampler, before the budget cap.'),
         sa.Column('planned', sa.Integer(), nullable=True, comment='Judge items (span x rubric) kept within the budget; skipped items not included.'),
         sa.Column('budget_cut', sa.Integer(), nullable=True, comment='Judge items the budget cap left out.'),
