@@ -208,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--unpause", action="store_true", help="unpause the DAG if it is paused")
     d.set_defaults(func=cmd_deploy_hook)
 
+    from llmmon.cli_traffic import register as register_traffic
+
+    register_traffic(sub)
+
     m = sub.add_parser("demo", help="run golden_eval through Airflow for v1 then v2 and print the summary")
     m.add_argument("--keep", action="store_true", help="keep the demo's temporary AIRFLOW_HOME")
     m.set_defaults(func=cmd_demo)

@@ -98,7 +98,7 @@ class ShiftConfig(_Strict):
     min_current: Annotated[int, Field(ge=2)] = 20
     alpha: Rate = 0.05
     correction: Literal["holm", "bh"] = "holm"
-    effect_floor: Annotated[float, Field(ge=0.0)] = 0.5
+    effect_floor: Annotated[float, Field(ge=0.0)] = 0.2
     test: Literal["mann_whitney", "ks", "permutation"] = "mann_whitney"
     direction: Literal["drop", "any"] = "drop"
     permutations: Annotated[int, Field(ge=100, le=100_000)] = 2000

@@ -14,9 +14,15 @@ from llmmon.warehouse.schema import to_utc
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def plain_utc(t: dt.datetime) -> dt.datetime:
+    """``t`` as a plain ``datetime`` in UTC (Airflow hands out pendulum DateTimes, whose arithmetic differs)."""
+    t = to_utc(t)
+    return dt.datetime(t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond, tzinfo=dt.UTC)
+
+
 def floor_time(t: dt.datetime, window: dt.timedelta) -> dt.datetime:
     """The start of the window of size ``window`` that contains ``t`` (windows divide a day: aligned to midnight)."""
-    t = to_utc(t)
+    t = plain_utc(t)
     return t - (t - _EPOCH) % window
 
 
@@ -40,6 +46,8 @@ def run_window(
 ) -> tuple[dt.datetime, dt.datetime]:
     """The span of time a DAG run computes: the union of the windows of its data interval, or, without a data
     interval (asset-triggered runs, zero-length intervals), the last complete window before ``run_after``."""
+    if data_interval_start is not None and data_interval_end is not None:
+        data_interval_start, data_interval_end = plain_utc(data_interval_start), plain_utc(data_interval_end)
     if data_interval_start is None or data_interval_end is None or data_interval_end <= data_interval_start:
         end = floor_time(run_after, window)
         return end - window, end

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from llmmon.errors import GoldenSetError
-from llmmon.scoring import json_output, labels, numeric, overlap, patterns  # noqa: F401  (they register)
 from llmmon.judge import scorer as _judge_scorer  # noqa: F401, E402  (registers llm_judge_correctness)
+from llmmon.scoring import json_output, labels, numeric, overlap, patterns  # noqa: F401  (they register)
 from llmmon.scoring.registry import (
     SCORERS,
     ScoreResult,

@@ -114,33 +114,37 @@ def _message_text(message: dict[str, Any]) -> str | None:
     return _text_of_content(message.get("content"))
 
 
+def _is_message(value: Any) -> bool:
+    return isinstance(value, dict) and "role" in value and ("content" in value or "parts" in value)
+
+
 def content_text(value: Any, kind: str) -> str | None:
     """Prompt (``kind="prompt"``) or completion text from a content attribute value.
 
-    A plain string is the text. A list of chat messages (or its JSON text) gives, for a prompt, the last user
-    message (what the user asked; all messages joined when there is no user message) and, for a completion,
-    the text of the output messages joined. Anything else: None.
+    A plain string is the text — also when it is JSON that is not chat messages (a structured answer stays as
+    it was written). A list of chat messages (or its JSON text) gives, for a prompt, the last user message
+    (what the user asked; all messages joined when there is no user message) and, for a completion, the text
+    of the output messages joined. Anything else: None.
     """
     if value is None:
         return None
     if isinstance(value, str):
-        stripped = value.lstrip()
-        if not stripped.startswith(("[", "{")):
+        if not value.lstrip().startswith(("[", "{")):
             return value
         try:
             parsed = json.loads(value)
         except ValueError:
             return value
-        if isinstance(parsed, dict):
+        if _is_message(parsed):
             parsed = [parsed]
-        if not isinstance(parsed, list) or not all(isinstance(m, dict) for m in parsed):
+        if not isinstance(parsed, list) or not parsed or not all(_is_message(m) for m in parsed):
             return value
         value = parsed
-    if isinstance(value, dict):
+    if _is_message(value):
         value = [value]
     if not isinstance(value, list):
         return None
-    messages = [m for m in value if isinstance(m, dict)]
+    messages = [m for m in value if _is_message(m)]
     if not messages:
         return None
     if kind == "prompt":
@@ -281,7 +285,8 @@ class AttributeMapper:
         for column, names in self.names.items():
             found = None
             for scope in (attrs, resource):
-                key = next((n for n in names if n in scope and scope[n] is not None), None)
+                # An empty value is a missing one (it stays among the other attributes).
+                key = next((n for n in names if scope.get(n) is not None and scope[n] != ""), None)
                 if key is not None:
                     found = (key, scope[key])
                     break
@@ -407,6 +412,13 @@ def normalize_flat(
     type_errors: list[str | None] = [None] * n
     for name in JSON_COLUMNS:
         out[name] = _json_column(name, column(name), n, where, type_errors)
+    for name in FLOAT_COLUMNS:  # NaN and infinities: a value of the wrong kind, not a number to compare
+        col = out[name]
+        if col.null_count < n:
+            nonfinite = pc.and_(pc.is_valid(col), pc.invert(pc.is_finite(col)))
+            if pc.any(nonfinite).as_py():
+                for i in pc.indices_nonzero(nonfinite).to_pylist():
+                    _add_error(type_errors, i, f"{name}: must be a finite number, got {col[i].as_py()}")
     out["source"] = pa.array([source] * n, pa.string()) if n else pa.array([], pa.string())
     numbers = pc.cast(pa.array(range(offset, offset + n), pa.int64()), pa.string())
     out[ROW_REF] = pc.binary_join_element_wise(ref_prefix, numbers, "")

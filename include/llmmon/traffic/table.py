@@ -21,6 +21,7 @@ from llmmon.traffic.canonical import normalize_flat
 from llmmon.traffic.otlp import Chunk
 from llmmon.traffic.validate import dumps_row
 from llmmon.traffic_config import TrafficConfig
+from llmmon.warehouse.store import READ_ONLY
 
 TABLE_NAME = re.compile(r"^(?:([A-Za-z_][A-Za-z0-9_]*)\.)?([A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -41,19 +42,21 @@ def read_table(
     import pyarrow as pa
 
     schema, name = parse_table_source(source)
-    try:
-        table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=engine)
-    except sa.exc.NoSuchTableError:
-        raise TrafficError(f"source {source!r}: no table {name!r} in the warehouse database") from None
-    order = list(table.primary_key.columns)
-    if not order:
-        by_name = {c.name: c for c in table.columns}
-        mapped = {v: k for k, v in config.columns.items()}
-        order = [c for n, c in by_name.items() if mapped.get(n, n) in ("trace_id", "span_id")]
-        order.sort(key=lambda c: mapped.get(c.name, c.name))
-    assume_utc = config.assume_utc or engine.dialect.name == "sqlite"
-    offset = 0
     with engine.connect() as conn:
+        # Read-only: on SQLite a plain BEGIN, so this reader does not queue for the write lock that the
+        # ingestion's own transaction holds (WAL lets it read beside the writer).
+        conn.execution_options(**{READ_ONLY: True})
+        try:
+            table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
+        except sa.exc.NoSuchTableError:
+            raise TrafficError(f"source {source!r}: no table {name!r} in the warehouse database") from None
+        order = list(table.primary_key.columns)
+        if not order:
+            mapped = {v: k for k, v in config.columns.items()}
+            order = sorted((c for c in table.columns if mapped.get(c.name, c.name) in ("trace_id", "span_id")),
+                           key=lambda c: mapped.get(c.name, c.name))
+        assume_utc = config.assume_utc or engine.dialect.name == "sqlite"
+        offset = 0
         result = conn.execution_options(stream_results=True, yield_per=config.batch_rows).execute(
             sa.select(table).order_by(*order)
         )

@@ -334,8 +334,8 @@ TABLES: tuple[sa.Table, ...] = (
 
 # Capability tables live in their own modules on the same MetaData (imported here, so every table is registered
 # wherever the schema is used). Each has its own Alembic revision.
-from llmmon.warehouse.schema_traffic import TRAFFIC_TABLES  # noqa: E402
 from llmmon.warehouse.schema_judge import JUDGE_TABLES  # noqa: E402
 from llmmon.warehouse.schema_quality import QUALITY_TABLES  # noqa: E402
+from llmmon.warehouse.schema_traffic import TRAFFIC_TABLES  # noqa: E402
 
 TABLES = TABLES + TRAFFIC_TABLES + JUDGE_TABLES + QUALITY_TABLES

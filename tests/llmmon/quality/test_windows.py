@@ -36,3 +36,13 @@ def test_run_window_by_data_interval_or_run_after():
     # asset-triggered (no interval) or a zero-length interval: the last complete window before the run was due
     assert run_window(None, None, t(10, 20), H) == (t(9), t(10))
     assert run_window(t(10, 20), t(10, 20), t(10, 20), H) == (t(9), t(10))
+
+
+def test_airflow_pendulum_dates_give_plain_utc_windows():
+    import pendulum
+
+    start, end = run_window(pendulum.datetime(2026, 11, 2, 9, tz="UTC"), pendulum.datetime(2026, 11, 2, 10, tz="UTC"),
+                            pendulum.datetime(2026, 11, 2, 10, tz="Europe/Paris"), H)
+    assert (start, end) == (t(9), t(10))
+    assert type(start) is dt.datetime and start.isoformat() == "2026-11-02T09:00:00+00:00"
+    assert run_window(None, None, pendulum.datetime(2026, 11, 2, 11, 20, tz="Europe/Paris"), H) == (t(9), t(10))
