@@ -51,12 +51,14 @@ def traffic_ingest():
 
         from llmmon.errors import LlmmonError
         from llmmon.traffic.ingest import ingest as ingest_spans
+        from llmmon.traffic.ingest import resolve_default_source
         from llmmon_airflow.tasks import settings_and_warehouse
 
         settings, warehouse = settings_and_warehouse()
         warehouse.upgrade()
         params = context["params"]
-        source = params.get("source") or settings.traffic.source
+        # a relative traffic.source resolves against the config file's folder (or LLMMON_HOME), not the worker's cwd
+        source = params.get("source") or resolve_default_source(settings)
         batch_id = f"{context['dag'].dag_id}/{context['run_id']}"  # a retry of this run reuses it: idempotent
         try:
             report = ingest_spans(settings, warehouse, source, batch_id=batch_id,
