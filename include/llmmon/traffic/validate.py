@@ -294,20 +294,9 @@ class _GX:
     """The per-process Great Expectations context with one pandas data asset for span frames."""
 
     def __init__(self) -> None:
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )
+        from llmmon.ge import gx_context
 
-        self.gx = gx
-        config = DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-            analytics_enabled=False,  # a monitor must not phone home from inside a customer's Airflow
-            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
-        )
-        self.context = gx.get_context(mode="ephemeral", project_config=config)
+        self.gx, self.context = gx_context()
         source = self.context.data_sources.add_pandas("llmmon_traffic")
         self.batch = source.add_dataframe_asset("spans").add_batch_definition_whole_dataframe("spans_all")
 
