@@ -302,3 +302,11 @@ def read_series(warehouse: Warehouse, metric: str, *, until: dt.datetime) -> dic
     for points in out.values():
         points.sort(key=lambda p: (p.at, p.point_id))
     return out
+
+
+# Judge-human agreement series live with the judge (they read its tables); registered here like the others.
+try:
+    from llmmon.judge.series import SERIES_SPECS as _JUDGE_AGREEMENT
+except ImportError:  # llmmon.judge.series is being imported first: it registers itself when it finishes
+    _JUDGE_AGREEMENT = ()
+SERIES.update({spec.name: spec for spec in _JUDGE_AGREEMENT})

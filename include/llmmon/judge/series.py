@@ -2,7 +2,7 @@
 
 ``judge.agreement_kappa``: Cohen's kappa of judge vs human per measurement, one series per (rubric, judge
 endpoint). ``judge.agreement_alarm``: 1 when a measurement was below its floor or the judge model changed since
-the previous measurement, else 0. Register them by adding ``SERIES_SPECS`` to ``llmmon.alerts.series.SERIES``;
+the previous measurement, else 0. They are registered in ``llmmon.alerts.series.SERIES``;
 suggested rules (``for: 1``, a calibration measurement is not a noisy window) are in docs/judge.md.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from llmmon.alerts.series import Point, SeriesSpec
+from llmmon.alerts.series import SERIES, Point, SeriesSpec
 from llmmon.warehouse.schema_judge import judge_agreement
 
 LABELS = ("rubric", "judge_endpoint")
@@ -51,3 +51,5 @@ SERIES_SPECS: tuple[SeriesSpec, ...] = (
     SeriesSpec("judge.agreement_alarm", LABELS, "flag",
                "1 when judge-human agreement fell below its floor or the judge model changed", agreement_alarm),
 )
+
+SERIES.update({spec.name: spec for spec in SERIES_SPECS})  # whichever of the two modules is imported first
