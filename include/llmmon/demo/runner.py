@@ -135,10 +135,22 @@ def run_demo(keep_home: bool = False) -> int:
                 raise RuntimeError(f"no eval run recorded for {label}; see {home}")
             run_keys.append(new[0]["run_key"])
 
+        from llmmon.demo.traffic_phase import run_traffic_phase
+
+        traffic = run_traffic_phase(
+            settings=settings, state=state, server=server, env=env,
+            run_dag=lambda args, tag, label: _run([airflow, "dags", "test", *args], env,
+                                                  home / f"{tag}.log", label),
+        )
+
     print()
     for key in run_keys:
         print(format_run_report(run_report(warehouse, key)))
         print()
+    from llmmon.demo.traffic_phase import format_traffic_summary
+
+    print(format_traffic_summary(warehouse, traffic["windows"]))
+    print()
     print(f"Alert notifications received by the local webhook: {len(receiver.received)}")
     for payload in receiver.received:
         print(f"  {payload.get('kind')}: {payload.get('summary')}")
