@@ -35,7 +35,7 @@ def dagbag():
 
 
 def test_dag_files_exist():
-    assert [p.stem for p in DAG_FILES] == ["golden_eval", "traffic_ingest", "traffic_judge"]
+    assert [p.stem for p in DAG_FILES] == ["golden_eval", "judge_calibration", "traffic_ingest", "traffic_judge"]
 
 
 def test_no_import_errors(dagbag):
@@ -122,3 +122,9 @@ def test_traffic_judge_is_hourly_and_asset_triggered(dagbag):
     for up, down in zip(order, order[1:], strict=False):
         assert down in dag.get_task(up).downstream_task_ids, f"{up} -> {down}"
     assert dag.params["rubrics"] is None
+
+
+def test_judge_calibration_shape(dagbag):
+    dag = dagbag.dags["judge_calibration"]
+    assert dag.schedule == "@daily"
+    assert "alert" in dag.get_task("measure").downstream_task_ids

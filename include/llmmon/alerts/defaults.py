@@ -72,6 +72,13 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
         description="The refusal rate of a slice of production traffic rose more than 5 points above its "
                     "reference period in consecutive windows.",
     ),
+    AlertRule(
+        # for: 1 — a calibration measurement on a fixed human-labelled set is not a noisy window
+        name="judge_agreement", metric="judge.agreement_alarm",
+        condition=Condition(op=">=", value=1.0), for_=1, severity="warning", renotify=_DAY,
+        description="The LLM judge's agreement with human labels (accuracy or Cohen's kappa on the calibration "
+                    "set) fell below its floor, or the judge model changed: its scores cannot be trusted as before.",
+    ),
 )
 
 

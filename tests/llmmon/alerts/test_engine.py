@@ -431,6 +431,7 @@ def test_defaults_cover_regression_errors_and_the_slo_examples():
         "slo_latency_p99": ("eval.latency_p99_s", ">", 8.0, 2),  # e2e p99 < 8 s
         "judge_score_shift": ("judge.score_shift", ">=", 1.0, 2),
         "traffic_refusal_jump": ("traffic.refusal_rate_increase", ">", 0.05, 2),
+        "judge_agreement": ("judge.agreement_alarm", ">=", 1.0, 1),
     }
     assert all(r.routes == [] for r in merged)
     assert {r.name for r in merge_rules([], default_routes=["oncall"]) if r.routes == ["oncall"]} == set(slo)
@@ -444,7 +445,7 @@ def test_configured_rules_replace_defaults_of_the_same_name(tmp_path):
     path.write_text(CONFIG)
     settings = load_settings(path, env={})
     rules = {r.name: r for r in rules_from_settings(settings, default_routes=["oncall"])}
-    assert list(rules)[-1] == "refund_pass_rate" and len(rules) == 9
+    assert list(rules)[-1] == "refund_pass_rate" and len(rules) == 10
     assert (rules["slo_ttft_p95"].condition.value, rules["slo_ttft_p95"].for_, rules["slo_ttft_p95"].resolve) == (
         2.0, 3, None)
     assert rules["golden_regression"].routes == ["oncall"]
