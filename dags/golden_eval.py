@@ -10,20 +10,34 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    AsyncCallback,
+    CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    dag,
+    task,
+)
 
 from llmmon_airflow.notifiers import LlmmonNotifier, deadline_interval
-from llmmon_airflow.tasks import record_failure_callback
+from llmmon_airflow.tasks import PROVIDER_CHANGES_URI, record_failure_callback
 
 DOC = __doc__
 
 STAGES = ["daily", "deploy", "canary", "shadow", "manual"]
+# traffic_ingest publishes this when a provider silently changed the model behind a requested model id
+PROVIDER_CHANGES = Asset(PROVIDER_CHANGES_URI)
 DEADLINE = deadline_interval()  # LLMMON_GOLDEN_EVAL_DEADLINE: default 3h after the run is queued; off = none
 
 
 @dag(
     dag_id="golden_eval",
-    schedule="@daily",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("@daily", timezone="UTC"), assets=[PROVIDER_CHANGES]
+    ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=4,
@@ -65,14 +79,19 @@ def golden_eval():
     @task
     def validate_golden_set(**context) -> str:
         from llmmon.golden_eval import load_and_validate, resolve_run_spec
-        from llmmon_airflow.tasks import bad_input_fails_run, run_key_from_context, settings_and_warehouse
+        from llmmon_airflow.tasks import (
+            bad_input_fails_run,
+            golden_eval_conf,
+            run_key_from_context,
+            settings_and_warehouse,
+        )
 
         settings, warehouse = settings_and_warehouse()
         warehouse.upgrade()
         run_key = run_key_from_context(context)
         with bad_input_fails_run(warehouse, run_key, dag_id=context["dag"].dag_id, dag_run_id=context["run_id"]):
             spec = resolve_run_spec(
-                settings, dict(context["params"]), dag_id=context["dag"].dag_id, dag_run_id=context["run_id"],
+                settings, golden_eval_conf(context, settings, warehouse), dag_id=context["dag"].dag_id, dag_run_id=context["run_id"],
                 warehouse=warehouse,
             )
             suite = load_and_validate(settings, spec.suite)
@@ -82,13 +101,18 @@ def golden_eval():
     def prepare(suite_ref: str, **context) -> list[dict]:
         from llmmon.golden import load_suite
         from llmmon.golden_eval import resolve_run_spec
-        from llmmon_airflow.tasks import bad_input_fails_run, run_key_from_context, settings_and_warehouse
+        from llmmon_airflow.tasks import (
+            bad_input_fails_run,
+            golden_eval_conf,
+            run_key_from_context,
+            settings_and_warehouse,
+        )
 
         settings, warehouse = settings_and_warehouse()
         run_key = run_key_from_context(context)
         with bad_input_fails_run(warehouse, run_key):
             spec = resolve_run_spec(
-                settings, dict(context["params"]), dag_id=context["dag"].dag_id, dag_run_id=context["run_id"],
+                settings, golden_eval_conf(context, settings, warehouse), dag_id=context["dag"].dag_id, dag_run_id=context["run_id"],
                 warehouse=warehouse, requested_at=context["dag_run"].run_after,
             )
             suite = load_suite(spec.suite, settings.golden_sets_dir)

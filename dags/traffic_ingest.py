@@ -16,9 +16,11 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
 from llmmon_airflow.notifiers import LlmmonNotifier
+from llmmon_airflow.tasks import PROVIDER_CHANGES_URI
 
 DOC = __doc__
 LLM_SPANS = Asset("llmmon://llm_spans")  # traffic_judge is scheduled on it
+PROVIDER_CHANGES = Asset(PROVIDER_CHANGES_URI)  # golden_eval is scheduled on it (and daily)
 
 
 @dag(
@@ -74,7 +76,17 @@ def traffic_ingest():
                 "inserted": report.inserted, "quarantined": report.quarantined,
                 "new_deployments": list(report.new_deployments)}
 
-    ingest()
+    @task(outlets=[PROVIDER_CHANGES])
+    def provider_model_changes(ref: dict, **context) -> list[str]:
+        """Announce silent provider-side model changes (recorded as deployments): golden_eval runs on them."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not ref["new_deployments"]:
+            raise AirflowSkipException("no provider-side model change in this batch")  # no asset event
+        context["outlet_events"][PROVIDER_CHANGES].extra = {"deploy_ids": ref["new_deployments"]}
+        return ref["new_deployments"]
+
+    provider_model_changes(ingest())
 
 
 traffic_ingest()

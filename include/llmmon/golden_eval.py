@@ -151,7 +151,7 @@ def shard_requests(requests: list[ChatRequest], shard: int, n_shards: int) -> li
 def prepare_run(settings: Settings, warehouse, spec: RunSpec, suite: GoldenSuite) -> list[int]:
     """Record the deployment (deploy runs) and the run; return the shard indices to map over."""
     now = _utcnow()
-    if spec.deploy_id:
+    if spec.deploy_id and warehouse.get_deployment(spec.deploy_id) is None:  # a provider change is recorded already
         warehouse.record_deployment(
             deploy_id=spec.deploy_id, endpoint=spec.endpoint, model=spec.model, model_version=spec.model_version,
             stage=spec.stage, source="airflow" if spec.dag_id != "cli" else "manual",
@@ -389,14 +389,17 @@ def find_baseline(warehouse, run: dict[str, Any], *, limit: int = 1) -> list[dic
     deployed model version, most recent first (fewer when fewer exist; empty when none).
 
     "Previously deployed" comes from ``deployments``; when the endpoint has no recorded deployment before this run,
-    the runs of the model version of the most recent successful run on another version stand in (one version, never
-    a mix).
+    or the previous deployment was never evaluated (e.g. a provider-side model change detected in traffic, whose
+    "version" is a fingerprint), the runs of the model version of the most recent successful run on another version
+    stand in (one version, never a mix).
     """
     before = run["started_at"]
     prev = warehouse.previous_deployment(run["endpoint"], run["model_version"], before)
     if prev is not None:
-        return warehouse.find_baseline_runs(run["suite_version"], run["endpoint"], prev["model_version"], before,
+        runs = warehouse.find_baseline_runs(run["suite_version"], run["endpoint"], prev["model_version"], before,
                                             limit=limit)
+        if runs:
+            return runs
     return warehouse.find_latest_other_version_runs(
         run["suite_version"], run["endpoint"], run["model_version"], before, limit=limit
     )

@@ -58,3 +58,35 @@ def record_failure_callback(context: dict[str, Any]) -> None:
             warehouse.fail_eval_run(run_key, f"task {where} failed: {type(exc).__name__ if exc else 'error'}: {exc}")
     except Exception:  # a callback must never raise; observability degrades, it does not fail
         log.exception("llmmon failure callback could not record the failure")
+
+
+PROVIDER_CHANGES_URI = "llmmon://provider_model_changes"
+
+
+def golden_eval_conf(context: dict[str, Any], settings, warehouse) -> dict[str, Any]:
+    """The run conf of a golden_eval run: its params, or — for a run triggered by a provider-side model change that
+    traffic_ingest detected — the changed deployment (endpoint, the requested model, the fingerprint as version).
+
+    The same inputs give the same conf in every task of the run (the triggering events are fixed per run).
+    """
+    conf = dict(context["params"])
+    if conf.get("model") or conf.get("deploy_id") or conf.get("model_version"):
+        return conf  # an explicit trigger (deploy hook, UI) wins
+    events = []
+    try:
+        for asset, asset_events in (context.get("triggering_asset_events") or {}).items():
+            keys = {getattr(asset, "name", None), str(getattr(asset, "uri", "")).rstrip("/")}
+            if PROVIDER_CHANGES_URI in keys:  # Airflow normalises the URI with a trailing slash
+                events.extend(asset_events)
+    except Exception:  # no triggering events (scheduled or manual run)
+        events = []
+    deploy_ids = [d for e in events for d in ((getattr(e, "extra", None) or {}).get("deploy_ids") or [])]
+    configured = {e.name for e in settings.endpoints}
+    for deploy_id in reversed(deploy_ids):  # the most recent change of an endpoint llmmon evaluates
+        dep = warehouse.get_deployment(deploy_id)
+        if dep is None or dep["endpoint"] not in configured:
+            continue
+        details = dep.get("details") or {}
+        return {**conf, "endpoint": dep["endpoint"], "model": details.get("request_model") or dep["model"],
+                "model_version": dep["model_version"], "deploy_id": deploy_id, "stage": "deploy"}
+    return conf

@@ -64,8 +64,12 @@ def test_dags_declare_schedule_retries_tags(dagbag):
 
 
 def test_golden_eval_shape(dagbag):
+    from airflow.sdk import Asset
+
     dag = dagbag.dags["golden_eval"]
-    assert dag.schedule == "@daily"
+    # daily at 00:00 UTC, and whenever traffic_ingest detects a provider-side model change
+    assert dag.schedule.timetable.expression in ("@daily", "0 0 * * *")
+    assert list(dag.schedule.asset_condition.objects) == [Asset("llmmon://provider_model_changes")]
     order = ["validate_golden_set", "prepare", "run_shard", "score", "compare", "alert"]
     assert {t.task_id for t in dag.tasks} == set(order)
     for up, down in zip(order, order[1:], strict=False):
@@ -100,10 +104,13 @@ def test_traffic_ingest_shape(dagbag):
     dag = dagbag.dags["traffic_ingest"]
     assert dag.schedule == "*/15 * * * *"
     assert dag.max_active_runs == 1
-    (task,) = dag.tasks
-    assert task.task_id == "ingest"
+    task = dag.get_task("ingest")
     # the asset traffic_judge is scheduled on: published when spans landed
     assert task.outlets == [Asset("llmmon://llm_spans")]
+    # the asset golden_eval is scheduled on: published only when a provider-side model change was recorded
+    changes = dag.get_task("provider_model_changes")
+    assert changes.outlets == [Asset("llmmon://provider_model_changes")]
+    assert changes.upstream_task_ids == {"ingest"}
     assert set(dag.params.keys()) == {"source", "format"}
     assert dag.params["source"] is None
 

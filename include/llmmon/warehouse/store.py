@@ -241,6 +241,13 @@ class Warehouse:
             upsert(conn, deployments, [row], ["deploy_id"], preserve=["recorded_at"])
             return _one(conn.execute(sa.select(deployments).where(deployments.c.deploy_id == deploy_id)))
 
+    def get_deployment(self, deploy_id: str) -> dict[str, Any] | None:
+        """The deployment ``deploy_id``, or None."""
+        q = sa.select(deployments).where(deployments.c.deploy_id == deploy_id)
+        with self._reading() as conn:
+            rows = _rows(conn.execute(q))
+        return rows[0] if rows else None
+
     def latest_deployment(self, endpoint: str, before: dt.datetime | None = None) -> dict[str, Any] | None:
         """The latest deployment of ``endpoint`` deployed at or before ``before`` (default: any time)."""
         q = sa.select(deployments).where(deployments.c.endpoint == endpoint)
