@@ -7,8 +7,6 @@ Steps: validate the set -> prepare (record deployment and run) -> run shards (ma
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import (
     Asset,
@@ -22,6 +20,7 @@ from airflow.sdk import (
     task,
 )
 
+from llmmon_airflow.dag_defaults import default_args
 from llmmon_airflow.notifiers import LlmmonNotifier, deadline_interval
 from llmmon_airflow.tasks import PROVIDER_CHANGES_URI, record_failure_callback
 
@@ -43,15 +42,8 @@ DEADLINE = deadline_interval()  # LLMMON_GOLDEN_EVAL_DEADLINE: default 3h after 
     max_active_runs=4,
     doc_md=DOC,
     tags=["llmmon", "eval", "golden-set"],
-    default_args={
-        "owner": "llmmon",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        # record the run as failed in the warehouse, then tell people through llmmon's routes
-        "on_failure_callback": [record_failure_callback, LlmmonNotifier()],
-    },
+    # record the run as failed in the warehouse, then tell people through llmmon's routes
+    default_args=default_args(record_failure_callback),
     on_failure_callback=LlmmonNotifier(),
     deadline=DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,

@@ -8,12 +8,10 @@ Logic lives in ``llmmon.judge.agreement``; the measurement is keyed by the data 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import dag, task
 
-from llmmon_airflow.notifiers import LlmmonNotifier
+from llmmon_airflow.dag_defaults import default_args
 
 
 @dag(
@@ -24,13 +22,7 @@ from llmmon_airflow.notifiers import LlmmonNotifier
     max_active_runs=1,
     doc_md=__doc__,
     tags=["llmmon", "judge", "calibration"],
-    default_args={
-        "owner": "llmmon",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "on_failure_callback": [LlmmonNotifier()],
-    },
+    default_args=default_args(),
 )
 def judge_calibration():
     @task

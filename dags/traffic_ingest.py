@@ -15,7 +15,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from llmmon_airflow.notifiers import LlmmonNotifier
+from llmmon_airflow.dag_defaults import default_args
 from llmmon_airflow.tasks import PROVIDER_CHANGES_URI
 
 DOC = __doc__
@@ -31,14 +31,7 @@ PROVIDER_CHANGES = Asset(PROVIDER_CHANGES_URI)  # golden_eval is scheduled on it
     max_active_runs=1,  # two ingestions of the same files at once would race for the same rows
     doc_md=DOC,
     tags=["llmmon", "traffic", "ingest"],
-    default_args={
-        "owner": "llmmon",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=5),
-        "on_failure_callback": [LlmmonNotifier()],
-    },
+    default_args=default_args(max_retry_delay=timedelta(minutes=5)),
     params={
         "source": Param(None, type=["null", "string"], description="fsspec path, glob or table:<name> (default: "
                                                                    "traffic.source from the llmmon config)"),

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from llmmon_airflow.notifiers import LlmmonNotifier
+from llmmon_airflow.dag_defaults import default_args
 
 DOC = __doc__
 LLM_SPANS = Asset("llmmon://llm_spans")  # published by traffic_ingest
@@ -32,14 +32,7 @@ LLM_SPANS = Asset("llmmon://llm_spans")  # published by traffic_ingest
     max_active_runs=1,  # runs over the same window would judge the same spans at once
     doc_md=DOC,
     tags=["llmmon", "traffic", "judge", "quality"],
-    default_args={
-        "owner": "llmmon",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": [LlmmonNotifier()],
-    },
+    default_args=default_args(),
     params={
         "rubrics": Param(None, type=["null", "array"], items={"type": "string"},
                          description="Rubrics to judge with (default: judge.rubrics from the llmmon config)"),

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -30,6 +29,7 @@ from llmmon.errors import ConfigError
 from llmmon.judge_config import JudgeConfig
 from llmmon.quality_config import QualityConfig
 from llmmon.traffic_config import TrafficConfig
+from llmmon.yamlio import parse_yaml
 
 CONFIG_ENV = "LLMMON_CONFIG"
 HOME_ENV = "LLMMON_HOME"
@@ -371,13 +371,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         raise ConfigError(f"configuration file {source}{hint} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"configuration file {source} cannot be read: {exc}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"configuration file {source}{where}: not valid YAML: {problem}") from None
+    raw = parse_yaml(text, f"configuration file {source}", ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(f"configuration file {source}: the top level must be a mapping of keys")
     try:

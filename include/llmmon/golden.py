@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from llmmon.errors import GoldenSetError, RunConfError
 from llmmon.records import ChatRequest
+from llmmon.yamlio import parse_yaml
 
 SUITE_FILE = "suite.yaml"
 CASE_FIELDS = ("id", "intent", "task_type", "input", "reference", "tags", "scorer", "params")
@@ -180,16 +181,12 @@ def _find_suite_dir(name_or_path: str | Path, golden_sets_dir: str | Path | None
 
 def _load_suite_file(path: Path) -> _SuiteFile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise GoldenSetError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise GoldenSetError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise GoldenSetError(f"{path}{where}: not valid YAML: {problem}") from None
+    raw = parse_yaml(text, str(path), GoldenSetError)
     if not isinstance(raw, dict):
         raise GoldenSetError(f"{path}: the top level must be a mapping of keys")
     try:

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from llmmon.errors import ConfigError
+from llmmon.yamlio import parse_yaml
 
 SHIPPED_DIR = Path(__file__).parent / "rubrics"
 KINDS = ("pointwise", "pairwise")
@@ -228,12 +227,7 @@ def load_rubric(path: str | Path) -> Rubric:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"rubric {p}: cannot be read: {exc}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"rubric {p}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    raw = parse_yaml(text, f"rubric {p}", ConfigError)
     rubric = parse_rubric(raw, str(p))
     if rubric.name != p.stem:
         raise _fail(str(p), "name", f"{rubric.name!r} must match the file name ({p.stem!r})")
