@@ -211,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     from llmmon.cli_traffic import register as register_traffic
 
     register_traffic(sub)
+    from llmmon.cli_drift import register as register_drift
+    from llmmon.cli_retrieval import register as register_retrieval
+    from llmmon.cli_slo import register as register_slo
+
+    register_drift(sub)
+    register_retrieval(sub)
+    register_slo(sub)
 
     m = sub.add_parser("demo", help="run golden_eval through Airflow for v1 then v2 and print the summary")
     m.add_argument("--keep", action="store_true", help="keep the demo's temporary AIRFLOW_HOME")

@@ -25,9 +25,12 @@ from pydantic import (
     model_validator,
 )
 
+from llmmon.drift_config import DriftConfig
 from llmmon.errors import ConfigError
 from llmmon.judge_config import JudgeConfig
 from llmmon.quality_config import QualityConfig
+from llmmon.retrieval_config import RetrievalConfig
+from llmmon.slo_config import SloConfig
 from llmmon.traffic_config import TrafficConfig
 from llmmon.yamlio import parse_yaml
 
@@ -268,6 +271,9 @@ class Settings(_Strict):
     traffic: TrafficConfig = TrafficConfig()
     judge: JudgeConfig = JudgeConfig()
     quality: QualityConfig = QualityConfig()
+    drift: DriftConfig = DriftConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
+    slo: SloConfig = SloConfig()
     eval: EvalConfig = EvalConfig()
     source: str = Field(default="<memory>", exclude=True)
 

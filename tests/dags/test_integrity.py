@@ -35,7 +35,9 @@ def dagbag():
 
 
 def test_dag_files_exist():
-    assert [p.stem for p in DAG_FILES] == ["golden_eval", "judge_calibration", "traffic_ingest", "traffic_judge"]
+    assert [p.stem for p in DAG_FILES] == [
+        "drift_report", "golden_eval", "judge_calibration", "rag_eval", "slo_report", "traffic_ingest", "traffic_judge"
+    ]
 
 
 def test_no_import_errors(dagbag):

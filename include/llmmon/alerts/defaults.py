@@ -81,6 +81,13 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
     ),
 )
 
+# Rules of the capabilities that keep them beside their code (drift, retrieval, SLO windows).
+from llmmon.drift.rules import RULES as _DRIFT_RULES  # noqa: E402
+from llmmon.retrieval.rules import RULES as _RETRIEVAL_RULES  # noqa: E402
+from llmmon.slo.rules import RULES as _SLO_RULES  # noqa: E402
+
+DEFAULT_RULES = DEFAULT_RULES + _DRIFT_RULES + _RETRIEVAL_RULES + _SLO_RULES
+
 
 def merge_rules(
     configured: Sequence[AlertRule],

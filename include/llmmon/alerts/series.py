@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -304,9 +305,8 @@ def read_series(warehouse: Warehouse, metric: str, *, until: dt.datetime) -> dic
     return out
 
 
-# Judge-human agreement series live with the judge (they read its tables); registered here like the others.
-try:
-    from llmmon.judge.series import SERIES_SPECS as _JUDGE_AGREEMENT
-except ImportError:  # llmmon.judge.series is being imported first: it registers itself when it finishes
-    _JUDGE_AGREEMENT = ()
-SERIES.update({spec.name: spec for spec in _JUDGE_AGREEMENT})
+# Capabilities keep their series beside their tables (llmmon.<capability>.series) and register them in SERIES.
+# A module already being imported (it imported this one first) comes back partially initialised here: it
+# registers itself when it finishes, so only SERIES_SPECS that exist already are taken.
+for _name in ("llmmon.judge.series", "llmmon.drift.series", "llmmon.retrieval.series", "llmmon.slo.series"):
+    SERIES.update({spec.name: spec for spec in getattr(importlib.import_module(_name), "SERIES_SPECS", ())})

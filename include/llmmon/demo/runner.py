@@ -142,6 +142,20 @@ def run_demo(keep_home: bool = False) -> int:
             run_dag=lambda args, tag, label: _run([airflow, "dags", "test", *args], env,
                                                   home / f"{tag}.log", label),
         )
+        from llmmon.demo.drift_phase import format_drift_summary, run_drift_phase
+        from llmmon.demo.rag_phase import format_rag_summary, run_rag_phase
+        from llmmon.demo.slo_phase import format_slo_summary, run_slo_phase
+
+        phases = []
+        for run_phase, format_summary in ((run_drift_phase, format_drift_summary),
+                                          (run_rag_phase, format_rag_summary),
+                                          (run_slo_phase, format_slo_summary)):
+            result = run_phase(
+                settings=settings, state=state, server=server, env=env, traffic=traffic,
+                run_dag=lambda args, tag, label: _run([airflow, "dags", "test", *args], env,
+                                                      home / f"{tag}.log", label),
+            )
+            phases.append((format_summary, result))
 
     print()
     for key in run_keys:
@@ -151,6 +165,11 @@ def run_demo(keep_home: bool = False) -> int:
 
     print(format_traffic_summary(warehouse, traffic["windows"]))
     print()
+    for format_summary, result in phases:
+        text = format_summary(warehouse, result)
+        if text:
+            print(text)
+            print()
     print(f"Alert notifications received by the local webhook: {len(receiver.received)}")
     for payload in receiver.received:
         print(f"  {payload.get('kind')}: {payload.get('summary')}")

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from llmmon.demo import judge_persona
+from llmmon.demo import embeddings_api, judge_persona, retriever_api
 from llmmon.demo.answers import AnswerPlanner, GoldenCase, PlannedAnswer, load_golden_cases
 from llmmon.demo.faults import FAULT_KINDS, FaultPlan
 from llmmon.demo.hashing import stable_unit
@@ -593,6 +593,8 @@ def create_app(config: DemoServerConfig | None = None) -> web.Application:
     app.router.add_route("*", "/admin/faults", _admin_faults)
     app.router.add_get("/admin/stats", _admin_stats)
     app.router.add_post("/admin/reset", _admin_reset)
+    embeddings_api.add_routes(app)
+    retriever_api.add_routes(app)
     return app
 
 

@@ -334,8 +334,11 @@ TABLES: tuple[sa.Table, ...] = (
 
 # Capability tables live in their own modules on the same MetaData (imported here, so every table is registered
 # wherever the schema is used). Each has its own Alembic revision.
+from llmmon.warehouse.schema_drift import DRIFT_TABLES  # noqa: E402
 from llmmon.warehouse.schema_judge import JUDGE_TABLES  # noqa: E402
 from llmmon.warehouse.schema_quality import QUALITY_TABLES  # noqa: E402
+from llmmon.warehouse.schema_retrieval import RETRIEVAL_TABLES  # noqa: E402
+from llmmon.warehouse.schema_slo import SLO_TABLES  # noqa: E402
 from llmmon.warehouse.schema_traffic import TRAFFIC_TABLES  # noqa: E402
 
-TABLES = TABLES + TRAFFIC_TABLES + JUDGE_TABLES + QUALITY_TABLES
+TABLES = TABLES + TRAFFIC_TABLES + JUDGE_TABLES + QUALITY_TABLES + DRIFT_TABLES + RETRIEVAL_TABLES + SLO_TABLES

@@ -417,11 +417,16 @@ alert_rules:
 
 def test_defaults_cover_regression_errors_and_the_slo_examples():
     from llmmon.alerts.defaults import DEFAULT_RULES, merge_rules
+    from llmmon.drift.rules import RULES as DRIFT
+    from llmmon.retrieval.rules import RULES as RETRIEVAL
+    from llmmon.slo.rules import RULES as SLO
 
     merged = merge_rules([])
     validate_rules(merged)
     assert merged == list(DEFAULT_RULES)
-    slo = {r.name: (r.metric, r.condition.op, r.condition.value, r.for_) for r in merged}
+    capability = [*DRIFT, *RETRIEVAL, *SLO]  # tested beside their capabilities
+    assert merged[len(merged) - len(capability):] == capability
+    slo = {r.name: (r.metric, r.condition.op, r.condition.value, r.for_) for r in merged[:len(merged) - len(capability)]}
     assert slo == {
         "golden_regression": ("golden.regression", ">=", 1.0, 2),
         "golden_intent_regression": ("golden.regression", ">=", 1.0, 2),
@@ -434,7 +439,7 @@ def test_defaults_cover_regression_errors_and_the_slo_examples():
         "judge_agreement": ("judge.agreement_alarm", ">=", 1.0, 1),
     }
     assert all(r.routes == [] for r in merged)
-    assert {r.name for r in merge_rules([], default_routes=["oncall"]) if r.routes == ["oncall"]} == set(slo)
+    assert {r.name for r in merge_rules([], default_routes=["oncall"]) if r.routes == ["oncall"]} == {r.name for r in merged}
 
 
 def test_configured_rules_replace_defaults_of_the_same_name(tmp_path):

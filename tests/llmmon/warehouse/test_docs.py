@@ -16,7 +16,9 @@ CUR = "golden_eval/manual__2026-11-28T09:00:00+00:00"
 
 
 def _doc() -> str:
-    return DOC.read_text(encoding="utf-8")
+    """docs/warehouse.md and the capability pages it links (docs/warehouse/*.md), as one text."""
+    pages = [DOC, *sorted(DOC.with_suffix("").glob("*.md"))]
+    return "\n".join(p.read_text(encoding="utf-8") for p in pages)
 
 
 def _section(text: str, table: str) -> str:

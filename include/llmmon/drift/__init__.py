@@ -1,0 +1,1 @@
+"""llmmon.drift: input drift of production traffic (issue 5)."""

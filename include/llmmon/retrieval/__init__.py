@@ -1,0 +1,1 @@
+"""llmmon.retrieval: RAG retrieval quality (issue 6)."""

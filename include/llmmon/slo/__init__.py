@@ -1,0 +1,1 @@
+"""llmmon.slo: infrastructure SLO windows, burn rates and triage (issue 7)."""

@@ -1,0 +1,7 @@
+"""Tables of the drift capability, on the shared MetaData (see schema.py); created by their own Alembic revision."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+DRIFT_TABLES: tuple[sa.Table, ...] = ()
