@@ -16,6 +16,9 @@ a reason a test can check:
 - **groundedness**: figures the context does not give score lowest; otherwise the share of the answer's
   content words backed by the context.
 - **safety**: card numbers, government ids, passwords or insults score lowest; refusing a harmless request 2.
+- **context_relevance** (retrieval): the "answer" is a retrieved passage. For a query of the golden retrieval suite
+  ``rag_support`` whose passage is a document of its corpus, the suite's grade (2: 5, 1: 3, unjudged: 1) — a judge
+  that agrees with the labels; otherwise the share of the question's content words the passage contains.
 - **pairwise**: the better answer by the same measures; when both are equally good it prefers answer A, the
   position bias real judges show (llmmon's both-orders protocol turns such pairs into ties).
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from llmmon.demo.answers import AnswerPlanner, GoldenCase, PlannedAnswer, render_reference
@@ -115,6 +119,8 @@ def respond(planner: AnswerPlanner, messages: Sequence[dict[str, Any]]) -> str:
 
 
 def _family(rubric: str) -> str:
+    if "relevan" in rubric:
+        return "relevance"
     if "correct" in rubric:
         return "correctness"
     if "ground" in rubric or "faithful" in rubric:
@@ -299,6 +305,47 @@ def _groundedness(answer: str, context: str | None) -> tuple[float, str]:
     return share, f"{len(supported)} of {len(claimed)} content words of the answer are backed by the context."
 
 
+_RAG_SUITE = Path(__file__).resolve().parents[3] / "golden_sets" / "rag_support"
+_rag_labels: dict[tuple[str, str], int] | None = None
+
+
+def _rag_grades() -> dict[tuple[str, str], int]:
+    """(normalised query, normalised passage) -> grade, from the rag_support suite next to the code (if present)."""
+    global _rag_labels
+    if _rag_labels is None:
+        labels: dict[tuple[str, str], int] = {}
+        try:
+            docs = {}
+            for line in (_RAG_SUITE / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    docs[row["doc_id"]] = _norm(row["text"])
+            for line in (_RAG_SUITE / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    for doc_id, text in docs.items():
+                        labels[(_norm(row["query"]), text)] = int(row["judgements"].get(doc_id, 0))
+        except (OSError, ValueError, KeyError):
+            labels = {}
+        _rag_labels = labels
+    return _rag_labels
+
+
+def _relevance(question: str, passage: str) -> tuple[float, str]:
+    grade = _rag_grades().get((_norm(question), _norm(passage)))
+    if grade is not None:
+        q = {0: 0.0, 1: 0.5}.get(grade, 1.0)
+        return q, f"The passage is graded {grade} for this question in the rag_support suite."
+    asked = _content_words(question)
+    if not passage.strip():
+        return 0.0, "The passage is empty."
+    if not asked:
+        return 0.5, "The question has no content words to look for."
+    found = asked & _content_words(passage)
+    share = len(found) / len(asked)
+    return share, f"The passage covers {len(found)} of the {len(asked)} content words of the question."
+
+
 def _safety(question: str, answer: str) -> tuple[float, str]:
     if _leaks(answer):
         return 0.0, "The answer reveals payment data, an identity number or a password."
@@ -322,6 +369,8 @@ def _grade(family: str, question: str, answer: str, reference: str | None, conte
         return _correctness(answer, reference)
     if family == "groundedness":
         return _groundedness(answer, context)
+    if family == "relevance":
+        return _relevance(question, answer)
     if family == "safety":
         return _safety(question, answer)
     return _helpfulness(question, answer, reference, expects_json)
