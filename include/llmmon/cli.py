@@ -136,11 +136,11 @@ def cmd_deploy_hook(args) -> int:
         endpoint=args.endpoint, model_version=args.model_version, deploy_id=args.deploy_id, stage=args.stage,
         model=args.model, suite=args.suite,
     )
-    result = trigger_golden_eval(args.airflow_url, req, unpause=args.unpause)
+    result = trigger_golden_eval(args.airflow_url, req, unpause=args.unpause, dag_id=args.dag_id)
     print(json.dumps({"dag_run_id": result.dag_run_id, "status": result.status, "url": result.dag_run_url,
                       "paused": result.paused}))
     if result.paused:
-        print("warning: the golden_eval DAG is paused; the run waits until it is unpaused (or pass --unpause)",
+        print(f"warning: the {args.dag_id} DAG is paused; the run waits until it is unpaused (or pass --unpause)",
               file=sys.stderr)
     return 0
 
@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model")
     d.add_argument("--suite")
     d.add_argument("--unpause", action="store_true", help="unpause the DAG if it is paused")
+    d.add_argument("--dag-id", default="golden_eval",
+                   help="DAG to trigger: golden_eval (a model or prompt ships) or rag_eval (an index ships; "
+                        "--endpoint names the retriever, --model-version the index version)")
     d.set_defaults(func=cmd_deploy_hook)
 
     from llmmon.cli_traffic import register as register_traffic

@@ -11,6 +11,7 @@ for a repeated run id. Every request it receives is recorded, so tests assert th
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import secrets
@@ -497,3 +498,18 @@ def test_missing_url_names_the_variable():
         trigger_golden_eval(None, REQ, env={"AIRFLOW_API_TOKEN": "t"})
     with pytest.raises(DeployHookError, match="http"):
         trigger_golden_eval("localhost:8080", REQ, env={"AIRFLOW_API_TOKEN": "t"})
+
+
+def test_cli_triggers_the_dag_it_is_given(airflow, monkeypatch, capsys):
+    from llmmon.cli import main
+
+    airflow.dags["rag_eval"] = {"is_paused": False}
+    monkeypatch.setenv("AIRFLOW_API_TOKEN", airflow.issue_token())
+    rc = main(["deploy-hook", "--airflow-url", airflow.url, "--dag-id", "rag_eval", "--endpoint", "demo",
+               "--model-version", "v2-degraded", "--deploy-id", "index-7"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "created" and out["url"].endswith(f"/dags/rag_eval/runs/{out['dag_run_id']}")
+    (post,) = airflow.calls("POST", "/api/v2/dags/rag_eval/dagRuns")
+    assert post["json"]["conf"]["endpoint"] == "demo" and post["json"]["conf"]["model_version"] == "v2-degraded"
+    assert not airflow.calls("POST", "/api/v2/dags/golden_eval/dagRuns")
