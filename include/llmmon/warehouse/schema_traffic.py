@@ -73,6 +73,7 @@ llm_spans = sa.Table(
     _ts("ingested_at", "When the span was first written (UTC); kept on re-ingestion.", nullable=False),
     _check_in("status", SPAN_STATUSES, "status"),
     sa.Index("ix_llm_spans_start_time", "start_time"),
+    sa.Index("ix_llm_spans_ingest_batch_id", "ingest_batch_id"),  # which windows an ingestion touched (SLO job)
     comment="Production LLM calls, one row per span (trace_id, span_id), validated and canonical.",
 )
 

@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from llmmon.warehouse import Warehouse, migrate
 from llmmon.warehouse.schema import TABLES, metadata
 
-HEAD = "0007"  # the latest revision: bump when a revision is added
+HEAD = "0008"  # the latest revision: bump when a revision is added
 
 TABLE_NAMES = {t.name for t in TABLES}
 
