@@ -46,7 +46,7 @@ def run_traffic_phase(
 ) -> dict[str, Any]:
     """Generate, ingest and judge the demo traffic; return what the summary prints."""
     from llmmon.config import load_settings
-    from llmmon.traffic.demo_traffic import generate_demo_traffic
+    from llmmon.traffic.demo_traffic import DEMO_V2_SHIFT, generate_demo_traffic
 
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     ref, cur1 = now - dt.timedelta(days=2), now - dt.timedelta(days=1)
@@ -60,8 +60,10 @@ def run_traffic_phase(
     try:
         v1 = generate_demo_traffic(demo_settings, traffic_dir, requests=V1_REQUESTS, seed=1, v2_share=0.0,
                                    start_at=ref, spread=H, concurrency=16)
+        # v2's users also send different prompts (more RAG questions, other languages, some injection attempts):
+        # the input drift that drift_report finds (docs/drift.md).
         v2 = generate_demo_traffic(demo_settings, traffic_dir, requests=V2_REQUESTS, seed=2, v2_share=1.0,
-                                   start_at=cur1, spread=2 * H, concurrency=16)
+                                   start_at=cur1, spread=2 * H, concurrency=16, input_shift=DEMO_V2_SHIFT)
     finally:
         server.configure(ttft_ms=None, latency_ms=None, jitter_ms=None)
     print(f"  demo traffic: v1 {v1.summary()}; v2 {v2.summary()}", flush=True)
