@@ -30,8 +30,11 @@ test: venv  ## the test suite (needs PostgreSQL on 127.0.0.1:5432; .ci/run start
 lint: venv
 	$(BIN)/ruff check .
 
-bench: venv  ## endpoint client benchmark (prints figures; not part of `make test`)
+bench: venv  ## the benchmarks: endpoint client, drift job, retrieval metrics, SLO windows (print figures; not in `make test`)
 	$(BIN)/python bench/golden_eval.py
+	$(BIN)/python bench/drift.py
+	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/slo.py
 
 demo-server: venv
 	$(BIN)/llmmon demo-server
