@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -152,9 +153,14 @@ def suite_version(suite_dir: str | Path) -> str:
     """
     suite_dir = Path(suite_dir)
     suite_yaml = suite_dir / SUITE_FILE
-    cases = suite_dir / _cases_file_name(suite_yaml)
+    return content_version([(b"suite", suite_yaml), (b"cases", suite_dir / _cases_file_name(suite_yaml))])
+
+
+def content_version(files: Sequence[tuple[bytes, Path]]) -> str:
+    """12 hex digits of SHA-256 over labelled files' canonical bytes: the version of a suite made of these files
+    (golden sets, retrieval suites). Raises GoldenSetError naming a file that cannot be read."""
     digest = hashlib.sha256()
-    for label, path in ((b"suite", suite_yaml), (b"cases", cases)):
+    for label, path in files:
         try:
             data = _canonical_bytes(path)
         except OSError as exc:
@@ -163,7 +169,9 @@ def suite_version(suite_dir: str | Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def _find_suite_dir(name_or_path: str | Path, golden_sets_dir: str | Path | None) -> Path:
+def find_suite_dir(name_or_path: str | Path, golden_sets_dir: str | Path | None, what: str = "golden set") -> Path:
+    """The folder of a suite given by name (a folder of ``golden_sets_dir``), folder path or suite-file path;
+    GoldenSetError lists where it looked."""
     candidate = Path(name_or_path)
     if candidate.name == SUITE_FILE and candidate.is_file():
         return candidate.parent
@@ -176,7 +184,7 @@ def _find_suite_dir(name_or_path: str | Path, golden_sets_dir: str | Path | None
     if (candidate / SUITE_FILE).is_file():
         return candidate
     looked.append(str(candidate / SUITE_FILE))
-    raise GoldenSetError(f"golden set {str(name_or_path)!r} not found (looked for {' and '.join(looked)})")
+    raise GoldenSetError(f"{what} {str(name_or_path)!r} not found (looked for {' and '.join(looked)})")
 
 
 def _load_suite_file(path: Path) -> _SuiteFile:
@@ -255,7 +263,7 @@ def load_suite(name_or_path: str | Path, golden_sets_dir: str | Path | None = No
     cases file is not a JSON object (every such line is listed, with file and line number). The cases are not
     validated here: call :func:`llmmon.golden_validation.validate_golden_set` before using them.
     """
-    suite_dir = _find_suite_dir(name_or_path, golden_sets_dir)
+    suite_dir = find_suite_dir(name_or_path, golden_sets_dir)
     suite_file = _load_suite_file(suite_dir / SUITE_FILE)
     cases_path = suite_dir / suite_file.cases
     cases = _read_cases(cases_path)

@@ -9,7 +9,6 @@ milliseconds instead of the ~6 s import.)
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llmmon.errors import GoldenSetError
+from llmmon.golden import content_version, find_suite_dir
 from llmmon.yamlio import parse_yaml
 
 SUITE_FILE = "suite.yaml"
@@ -106,35 +106,6 @@ def _raise(what: str, problems: list[dict[str, Any]]) -> None:
         lines.append(f"  {': '.join(where)}: {p['rule']}")
     more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
     raise GoldenSetError(f"{what}: {len(problems)} problem(s):\n" + "\n".join(lines) + more, problems)
-
-
-def _canonical(path: Path) -> bytes:
-    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-
-
-def _version(files: list[tuple[bytes, Path]]) -> str:
-    digest = hashlib.sha256()
-    for label, path in files:
-        data = _canonical(path)
-        digest.update(label + b"\0" + len(data).to_bytes(8, "big") + data)
-    return digest.hexdigest()[:12]
-
-
-def _find(name_or_path: str | Path, golden_sets_dir: str | Path | None) -> Path:
-    candidate = Path(name_or_path)
-    if candidate.name == SUITE_FILE and candidate.is_file():
-        return candidate.parent
-    looked = []
-    if golden_sets_dir is not None:
-        by_name = Path(golden_sets_dir) / candidate
-        if (by_name / SUITE_FILE).is_file():
-            return by_name
-        looked.append(str(by_name / SUITE_FILE))
-    if (candidate / SUITE_FILE).is_file():
-        return candidate
-    looked.append(str(candidate / SUITE_FILE))
-    raise GoldenSetError(f"retrieval suite {str(name_or_path)!r} not found (looked for {' and '.join(looked)})")
 
 
 def _suite_file(path: Path) -> _SuiteFile:
@@ -288,7 +259,7 @@ def load_retrieval_suite(name_or_path: str | Path, golden_sets_dir: str | Path |
     missing or repeated ids, unknown intents, negative or non-integer grades, judged documents missing from the
     corpus, queries without a relevant document, too few queries per intent.
     """
-    folder = _find(name_or_path, golden_sets_dir)
+    folder = find_suite_dir(name_or_path, golden_sets_dir, "retrieval suite")
     spec = _suite_file(folder / SUITE_FILE)
     problems: list[dict[str, Any]] = []
     corpus_path = folder / spec.corpus if spec.corpus else None
@@ -301,5 +272,5 @@ def load_retrieval_suite(name_or_path: str | Path, golden_sets_dir: str | Path |
     files = [(b"suite", folder / SUITE_FILE), (b"queries", queries_path)]
     if corpus_path:
         files.append((b"corpus", corpus_path))
-    return RetrievalSuite(name=spec.name, path=folder, version=_version(files), intents=list(spec.intents),
+    return RetrievalSuite(name=spec.name, path=folder, version=content_version(files), intents=list(spec.intents),
                           max_grade=spec.max_grade, queries=queries, corpus=corpus, description=spec.description)

@@ -106,8 +106,19 @@ def _check_in(column: str, values: tuple[str, ...], name: str, nullable: bool = 
     return sa.CheckConstraint(sql, name=name)
 
 
-def _ts(name: str, comment: str, nullable: bool = True) -> sa.Column:
-    return sa.Column(name, UTCDateTime(), nullable=nullable, comment=comment)
+def _ts(name: str, comment: str, nullable: bool = True, primary_key: bool = False) -> sa.Column:
+    """A UTC timestamp column (every schema module builds its timestamps with this)."""
+    return sa.Column(name, UTCDateTime(), nullable=nullable, primary_key=primary_key, comment=comment)
+
+
+def _count(name: str, comment: str) -> sa.Column:
+    """A non-null integer count."""
+    return sa.Column(name, sa.Integer, nullable=False, comment=comment)
+
+
+def _number(name: str, comment: str) -> sa.Column:
+    """A nullable float: a rate, percentile or cost that may be undefined (null, never a made-up 0)."""
+    return sa.Column(name, sa.Float, nullable=True, comment=comment)
 
 
 deployments = sa.Table(

@@ -9,20 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from llmmon.warehouse.schema import KEY, UTCDateTime, metadata
-
-
-def _ts(name: str, comment: str, nullable: bool = True, primary_key: bool = False) -> sa.Column:
-    return sa.Column(name, UTCDateTime(), nullable=nullable, primary_key=primary_key, comment=comment)
-
-
-def _count(name: str, comment: str) -> sa.Column:
-    return sa.Column(name, sa.Integer, nullable=False, comment=comment)
-
-
-def _rate(name: str, comment: str) -> sa.Column:
-    return sa.Column(name, sa.Float, nullable=True, comment=comment)
-
+from llmmon.warehouse.schema import KEY, _count, _number, _ts, metadata
 
 traffic_quality = sa.Table(
     "traffic_quality",
@@ -41,27 +28,27 @@ traffic_quality = sa.Table(
     _count("n", "Spans in the slice and window (by start_time)."),
     _count("n_ok", "Spans with status ok: the answered ones, denominator of the answer checks."),
     _count("n_errors", "Spans with status error."),
-    _rate("error_rate", "n_errors / n."),
+    _number("error_rate", "n_errors / n."),
     _count("n_empty", "Answered spans whose completion is missing or only whitespace."),
-    _rate("empty_rate", "n_empty / n_ok; null when n_ok is 0."),
+    _number("empty_rate", "n_empty / n_ok; null when n_ok is 0."),
     _count("n_truncated", "Answered spans cut off by the token limit (finish_reason length or max_tokens)."),
-    _rate("truncated_rate", "n_truncated / n_ok; null when n_ok is 0."),
+    _number("truncated_rate", "n_truncated / n_ok; null when n_ok is 0."),
     _count("n_refusals", "Answered spans whose completion matches a refusal pattern."),
-    _rate("refusal_rate", "n_refusals / n_ok; null when n_ok is 0."),
+    _number("refusal_rate", "n_refusals / n_ok; null when n_ok is 0."),
     _count("n_structured", "Answered spans of a template that promises structured output (JSON)."),
     _count("n_json_invalid", "Structured answers that are not valid JSON (empty answers included)."),
-    _rate("json_invalid_rate", "n_json_invalid / n_structured; null when n_structured is 0."),
+    _number("json_invalid_rate", "n_json_invalid / n_structured; null when n_structured is 0."),
     _count("n_schema_invalid", "Structured answers that are valid JSON but do not conform to the template's schema."),
-    _rate("schema_invalid_rate", "n_schema_invalid / n_structured; null when n_structured is 0."),
+    _number("schema_invalid_rate", "n_schema_invalid / n_structured; null when n_structured is 0."),
     _count("n_labelled", "Answered spans with ground truth (llm_spans.reference or the feedback table)."),
     _count("n_correct", "Labelled spans whose answer is correct by the template's accuracy rule."),
-    _rate("accuracy", "n_correct / n_labelled; null when n_labelled is 0."),
+    _number("accuracy", "n_correct / n_labelled; null when n_labelled is 0."),
     sa.Column("ref_n_ok", sa.Integer, nullable=False,
               comment="Answered spans of the same endpoint, template and segment (any version) in the reference "
                       "period before the window."),
-    _rate("ref_refusal_rate", "Refusal rate of the reference period (same endpoint, template and segment); "
+    _number("ref_refusal_rate", "Refusal rate of the reference period (same endpoint, template and segment); "
                               "null when it has no answered spans."),
-    _rate("refusal_rate_increase", "refusal_rate - ref_refusal_rate; null when either side has fewer answered "
+    _number("refusal_rate_increase", "refusal_rate - ref_refusal_rate; null when either side has fewer answered "
                                    "spans than quality.min_window_spans."),
     sa.Column("sparse", sa.Boolean, nullable=False,
               comment="True when n < quality.min_window_spans: rates are stored, alert series read them as no data."),

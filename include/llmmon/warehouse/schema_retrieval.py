@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from llmmon.warehouse.schema import KEY, RUN_STATUSES, UTCDateTime, _check_in, metadata
+from llmmon.warehouse.schema import KEY, RUN_STATUSES, _check_in, _ts, metadata
 
 RETRIEVAL_STAGES = ("deploy", "daily", "manual")
 RETRIEVAL_VERDICTS = ("regression", "no_regression", "inconclusive", "no_baseline")
@@ -20,9 +20,6 @@ QUERY_STATUSES = ("ok", "error")
 SUMMARY_DIMENSIONS = ("overall", "intent")
 CHUNK_SOURCES = ("documents", "corpus", "context")
 
-
-def _ts(name: str, comment: str, nullable: bool = True, primary_key: bool = False) -> sa.Column:
-    return sa.Column(name, UTCDateTime(), nullable=nullable, primary_key=primary_key, comment=comment)
 
 
 retrieval_runs = sa.Table(

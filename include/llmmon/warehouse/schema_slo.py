@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from llmmon.warehouse.schema import KEY, UTCDateTime, metadata
+from llmmon.warehouse.schema import KEY, _count, _number, _ts, metadata
 
 SLO_DIMENSIONS = ("all", "model_version", "prompt_template", "user_segment", "replica")
 
 
-def _ts(name: str, comment: str, nullable: bool = True, primary_key: bool = False) -> sa.Column:
-    return sa.Column(name, UTCDateTime(), nullable=nullable, primary_key=primary_key, comment=comment)
 
-
-def _count(name: str, comment: str) -> sa.Column:
-    return sa.Column(name, sa.Integer, nullable=False, comment=comment)
-
-
-def _num(name: str, comment: str) -> sa.Column:
-    return sa.Column(name, sa.Float, nullable=True, comment=comment)
 
 
 slo_windows = sa.Table(
@@ -44,31 +35,31 @@ slo_windows = sa.Table(
     _ts("window_end", "End of the window (UTC, exclusive).", nullable=False),
     _count("n_requests", "Spans in the slice and window (by start_time)."),
     _count("n_errors", "Spans with status error."),
-    _num("error_rate", "n_errors / n_requests."),
+    _number("error_rate", "n_errors / n_requests."),
     _count("n_latency", "Answered (ok) spans with a usable duration: the latency percentiles' sample."),
     _count("n_bad_duration", "Spans whose duration is missing or negative: counted, left out of latency figures."),
     _count("n_ttft", "Answered spans with a usable time to first token: the TTFT percentiles' sample."),
-    _num("ttft_p50_s", "Median time to first token of answered spans, seconds (exact)."),
-    _num("ttft_p95_s", "95th percentile time to first token, seconds (exact, linear interpolation)."),
-    _num("ttft_p99_s", "99th percentile time to first token, seconds (exact, linear interpolation)."),
-    _num("latency_p50_s", "Median end-to-end latency of answered spans, seconds (exact)."),
-    _num("latency_p95_s", "95th percentile end-to-end latency, seconds (exact, linear interpolation)."),
-    _num("latency_p99_s", "99th percentile end-to-end latency, seconds (exact, linear interpolation)."),
-    _num("output_tokens_per_s", "Output tokens per second of generation: sum of output tokens / sum of "
+    _number("ttft_p50_s", "Median time to first token of answered spans, seconds (exact)."),
+    _number("ttft_p95_s", "95th percentile time to first token, seconds (exact, linear interpolation)."),
+    _number("ttft_p99_s", "99th percentile time to first token, seconds (exact, linear interpolation)."),
+    _number("latency_p50_s", "Median end-to-end latency of answered spans, seconds (exact)."),
+    _number("latency_p95_s", "95th percentile end-to-end latency, seconds (exact, linear interpolation)."),
+    _number("latency_p99_s", "99th percentile end-to-end latency, seconds (exact, linear interpolation)."),
+    _number("output_tokens_per_s", "Output tokens per second of generation: sum of output tokens / sum of "
                                 "(duration - TTFT) over answered spans that produced tokens."),
     sa.Column("input_tokens", sa.BigInteger, nullable=False, comment="Prompt tokens of the slice's spans."),
     sa.Column("output_tokens", sa.BigInteger, nullable=False, comment="Completion tokens of the slice's spans."),
     _count("n_priced", "Spans with a known cost (carried by the span or from the price table)."),
     _count("n_cost_unknown", "Spans whose cost is unknown (unpriced model or missing tokens): never counted as 0."),
-    _num("cost_usd", "Cost of the priced spans in USD; null when none is priced."),
-    _num("cost_per_request_usd", "cost_usd / n_priced; null when none is priced."),
-    _num("cost_per_1k_usd", "Cost per 1,000 priced requests in USD (1000 x cost_per_request_usd)."),
-    _num("ttft_slow_s", "TTFT objective in force when computed (slo.objectives.ttft_p95_s); null when disabled."),
+    _number("cost_usd", "Cost of the priced spans in USD; null when none is priced."),
+    _number("cost_per_request_usd", "cost_usd / n_priced; null when none is priced."),
+    _number("cost_per_1k_usd", "Cost per 1,000 priced requests in USD (1000 x cost_per_request_usd)."),
+    _number("ttft_slow_s", "TTFT objective in force when computed (slo.objectives.ttft_p95_s); null when disabled."),
     _count("n_ttft_slow", "Answered spans whose TTFT exceeded ttft_slow_s: the bad events of the TTFT budget."),
-    _num("latency_slow_s", "Latency objective in force when computed (slo.objectives.latency_p99_s); null when "
+    _number("latency_slow_s", "Latency objective in force when computed (slo.objectives.latency_p99_s); null when "
                            "disabled."),
     _count("n_latency_slow", "Answered spans whose latency exceeded latency_slow_s: bad events of the latency budget."),
-    _num("error_rate_objective", "Error-rate objective in force when computed (slo.objectives.error_rate): the "
+    _number("error_rate_objective", "Error-rate objective in force when computed (slo.objectives.error_rate): the "
                                  "error budget; null when disabled."),
     _count("n_clock_skew", "Spans that ended more than slo.clock_skew_s after they were ingested: a clock ahead "
                            "of the ingester's."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from llmmon.warehouse.schema import KEY, UTCDateTime, metadata
+from llmmon.warehouse.schema import KEY, _ts, metadata
 
 SPAN_STATUSES = ("ok", "error")
 INGEST_FORMATS = ("otlp_json", "parquet", "table")
@@ -22,9 +22,6 @@ def _check_in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstr
     # NULL passes a CHECK (NULL IN (...) is unknown), so nullable columns need no extra clause.
     return sa.CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=name)
 
-
-def _ts(name: str, comment: str, nullable: bool = True) -> sa.Column:
-    return sa.Column(name, UTCDateTime(), nullable=nullable, comment=comment)
 
 
 def _str(name: str, comment: str, length: int = KEY, nullable: bool = True) -> sa.Column:
