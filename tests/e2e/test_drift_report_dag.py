@@ -9,15 +9,14 @@ window and firing after the second (``for: 2``). Bad run conf fails the run with
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
+
+from tests.e2e.helpers import environ, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "llmmon" / "drift"))
@@ -38,14 +37,12 @@ def _shifted(rng: random.Random, i: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, airflow_db):
     from spans import insert_spans, span_rows
 
     from llmmon.config import DEFAULTS_PATH
     from llmmon.warehouse import Warehouse
 
-    subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
-                   capture_output=True, env=os.environ.copy())
     tmp = tmp_path_factory.mktemp("drift-e2e")
     url = f"sqlite:///{tmp / 'warehouse.db'}"
     doc = yaml.safe_load(DEFAULTS_PATH.read_text())
@@ -60,15 +57,8 @@ def stack(tmp_path_factory):
     insert_spans(wh, span_rows(800, REF, seed=1, prompt=lambda rng, i: f"Where is my order {i}? {SECRET}")
                  + span_rows(400, CUR1, seed=2, prompt=_shifted) + span_rows(400, CUR2, seed=3, prompt=_shifted))
     wh.dispose()
-    saved = os.environ.get("LLMMON_CONFIG")
-    os.environ["LLMMON_CONFIG"] = str(config)
-    try:
+    with environ(LLMMON_CONFIG=str(config)):
         yield {"url": url, "reports": tmp / "reports"}
-    finally:
-        if saved is None:
-            os.environ.pop("LLMMON_CONFIG", None)
-        else:
-            os.environ["LLMMON_CONFIG"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +70,6 @@ def dag(stack):
     return bag.dags["drift_report"]
 
 
-def _rows(url: str, sql: str) -> list[dict]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
-
-
 def test_two_drifted_windows_write_reports_and_fire_the_alerts(dag, stack):
     url = stack["url"]
     states = []
@@ -96,14 +77,14 @@ def test_two_drifted_windows_write_reports_and_fire_the_alerts(dag, stack):
         run = dag.test(logical_date=start + H,
                        run_conf={"window_start": start.isoformat(), "window_end": (start + H).isoformat()})
         assert run.state == "success"
-        states.append({r["rule"]: r["state"] for r in _rows(url, "SELECT rule, state FROM alerts")})
+        states.append({r["rule"]: r["state"] for r in rows(url, "SELECT rule, state FROM alerts")})
     assert states == [{"input_drift": "pending", "attack_signal_increase": "pending"},
                       {"input_drift": "firing", "attack_signal_increase": "firing"}]
-    runs = _rows(url, "SELECT * FROM drift_runs ORDER BY window_start")
+    runs = rows(url, "SELECT * FROM drift_runs ORDER BY window_start")
     assert [r["reference"] for r in runs] == ["before", "before"]
     assert [(r["n_ref"], r["n_cur"], r["status"], bool(r["drifted"])) for r in runs] == [
         (800, 400, "success", True), (800, 400, "success", True)]
-    drifted = {r["feature"] for r in _rows(url, "SELECT feature FROM drift_metrics WHERE decisive = 1 AND drifted = 1 "
+    drifted = {r["feature"] for r in rows(url, "SELECT feature FROM drift_metrics WHERE decisive = 1 AND drifted = 1 "
                                                 f"AND run_key = '{runs[0]['run_key']}'")}
     assert {"language", "attack_signal", "embedding_distance", "oov_rate", "vocabulary"} <= drifted
     assert "latency_s" not in drifted
@@ -116,25 +97,25 @@ def test_two_drifted_windows_write_reports_and_fire_the_alerts(dag, stack):
 
 def test_the_scheduled_run_tests_each_window_of_its_day_and_converges(dag, stack):
     url = stack["url"]
-    before = {(r["run_key"], r["feature"]): r for r in _rows(url, "SELECT * FROM drift_metrics WHERE decisive = 1")}
+    before = {(r["run_key"], r["feature"]): r for r in rows(url, "SELECT * FROM drift_metrics WHERE decisive = 1")}
     day_end = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)  # data interval: Nov 21, cut into 1h windows
     # every param given: dag.test() in one process keeps the previous run's conf as the DAG's params
     run = dag.test(logical_date=day_end, run_conf={"window_start": None, "window_end": None, "reference": None,
                                                    "endpoint": None})
     assert run.state == "success"
-    runs = _rows(url, "SELECT run_key, status, reason FROM drift_runs WHERE window_start >= '2026-11-21' "
+    runs = rows(url, "SELECT run_key, status, reason FROM drift_runs WHERE window_start >= '2026-11-21' "
                       "AND window_start < '2026-11-22' ORDER BY window_start")
     assert len(runs) == 24
     assert [r["status"] for r in runs].count("success") == 2  # the two hours with traffic
     assert all("the window has 0 spans" in r["reason"] for r in runs if r["status"] == "inconclusive")
-    after = {(r["run_key"], r["feature"]): r for r in _rows(url, "SELECT * FROM drift_metrics WHERE decisive = 1")}
+    after = {(r["run_key"], r["feature"]): r for r in rows(url, "SELECT * FROM drift_metrics WHERE decisive = 1")}
     assert len(before) == 24  # 12 features of each of the two windows written by the explicit runs
     for key, row in before.items():  # recomputed by the scheduled run: identical
         assert (after[key]["statistic"], after[key]["p_value"]) == (row["statistic"], row["p_value"])
 
 
 def test_bad_conf_fails_without_a_run(dag, stack):
-    before = _rows(stack["url"], "SELECT run_key FROM drift_runs ORDER BY run_key")
+    before = rows(stack["url"], "SELECT run_key FROM drift_runs ORDER BY run_key")
     # every param given: dag.test() in one process keeps the previous run's conf as the DAG's params
     run = dag.test(logical_date=CUR1 + 5 * H, run_conf={"window_start": CUR1.isoformat(), "window_end": None,
                                                        "reference": None, "endpoint": None})
@@ -143,4 +124,4 @@ def test_bad_conf_fails_without_a_run(dag, stack):
                                                        "window_end": CUR2.isoformat(), "reference": "nope",
                                                        "endpoint": None})
     assert run.state == "failed"
-    assert _rows(stack["url"], "SELECT run_key FROM drift_runs ORDER BY run_key") == before  # nothing written
+    assert rows(stack["url"], "SELECT run_key FROM drift_runs ORDER BY run_key") == before  # nothing written

@@ -7,23 +7,15 @@ judged a regression against the v1 baseline, written to the warehouse, and alert
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+
+from tests.e2e.helpers import environ, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.airflow
-
-
-@pytest.fixture(scope="module")
-def airflow_db():
-    subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
-                   capture_output=True, env=os.environ.copy())
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +23,8 @@ def dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     # dag.test() on Airflow 3.3.2 fails on DAGs with a DeadlineAlert (see llmmon_airflow.notifiers)
-    os.environ["LLMMON_GOLDEN_EVAL_DEADLINE"] = "off"
-    try:
+    with environ(LLMMON_GOLDEN_EVAL_DEADLINE="off"):
         bag = DagBag(dag_folder=str(ROOT / "dags"))
-    finally:
-        del os.environ["LLMMON_GOLDEN_EVAL_DEADLINE"]
     assert bag.import_errors == {}
     return bag.dags["golden_eval"]
 
@@ -49,26 +38,8 @@ def stack(tmp_path_factory, airflow_db):
     url = f"sqlite:///{tmp / 'warehouse.db'}"
     with DemoServer(DemoServerConfig(port=0, golden_sets_dir=str(ROOT / "golden_sets"))) as server, \
             WebhookReceiver() as receiver:
-        saved = {k: os.environ.get(k) for k in ("LLMMON_DEMO_URL", "LLMMON_WAREHOUSE_URL", "LLMMON_ALERT_WEBHOOK_URL")}
-        os.environ.update({"LLMMON_DEMO_URL": server.base_url, "LLMMON_WAREHOUSE_URL": url,
-                           "LLMMON_ALERT_WEBHOOK_URL": receiver.url})
-        try:
+        with environ(LLMMON_DEMO_URL=server.base_url, LLMMON_WAREHOUSE_URL=url, LLMMON_ALERT_WEBHOOK_URL=receiver.url):
             yield {"url": url, "server": server, "receiver": receiver, "tmp": tmp}
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
-
-def _rows(url: str, sql: str, **params) -> list[dict]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
 
 
 def _conf(version: str, deploy_id: str, **extra) -> dict:
@@ -83,7 +54,7 @@ def test_v1_then_v2_regression_detected_written_and_alerted(dag, stack):
     dr2 = dag.test(run_conf=_conf("v2", "e2e-v2"))
     assert dr2.state == "success"
 
-    runs = {r["model_version"]: r for r in _rows(url, "SELECT * FROM eval_runs WHERE deploy_id LIKE 'e2e-%'")}
+    runs = {r["model_version"]: r for r in rows(url, "SELECT * FROM eval_runs WHERE deploy_id LIKE 'e2e-%'")}
     v1, v2 = runs["v1"], runs["v2"]
     assert v1["status"] == v2["status"] == "success"
     assert v1["run_key"] == f"golden_eval/{dr1.run_id}"
@@ -100,38 +71,38 @@ def test_v1_then_v2_regression_detected_written_and_alerted(dag, stack):
     # v2 is slower to the first token, and the client measured it
     assert v2["ttft_p50_s"] > v1["ttft_p50_s"]
 
-    n_results = _rows(url, "SELECT run_key, COUNT(*) AS n FROM eval_results GROUP BY run_key")
+    n_results = rows(url, "SELECT run_key, COUNT(*) AS n FROM eval_results GROUP BY run_key")
     assert {r["run_key"]: r["n"] for r in n_results} == {v1["run_key"]: 240, v2["run_key"]: 240}
-    deployments = _rows(url, "SELECT deploy_id, model_version FROM deployments ORDER BY deploy_id")
+    deployments = rows(url, "SELECT deploy_id, model_version FROM deployments ORDER BY deploy_id")
     assert [(d["deploy_id"], d["model_version"]) for d in deployments] == [("e2e-v1", "v1"), ("e2e-v2", "v2")]
 
     # Sustained alerting (`for: 2`): the deploy's regression is pending, nothing is sent yet ...
-    pending = _rows(url, "SELECT * FROM alerts WHERE rule = 'golden_regression'")
+    pending = rows(url, "SELECT * FROM alerts WHERE rule = 'golden_regression'")
     assert [a["state"] for a in pending] == ["pending"]
     assert stack["receiver"].received == []
     # ... the scheduled daily run evaluates what is deployed now (v2), confirms it, and the alert fires.
     dr3 = dag.test(run_conf={"stage": "daily"})
     assert dr3.state == "success"
-    v2_daily = _rows(url, "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr3.run_id}")[0]
+    v2_daily = rows(url, "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr3.run_id}")[0]
     assert (v2_daily["model_version"], v2_daily["verdict"]) == ("v2", "regression")
-    firing = _rows(url, "SELECT * FROM alerts WHERE state = 'firing'")
+    firing = rows(url, "SELECT * FROM alerts WHERE state = 'firing'")
     rules = {(a["rule"], json.loads(a["labels"])["subject"] if isinstance(a["labels"], str) else a["labels"]["subject"])
              for a in firing}
     assert ("golden_regression", "overall") in rules
     assert {("golden_intent_regression", "intent:refund"), ("golden_intent_regression", "intent:billing")} <= rules
-    sent = _rows(url, "SELECT * FROM alert_deliveries WHERE status = 'sent'")
+    sent = rows(url, "SELECT * FROM alert_deliveries WHERE status = 'sent'")
     assert len(sent) == len(firing) == len(stack["receiver"].received)
     assert {p["kind"] for p in stack["receiver"].received} == {"firing"}
-    assert not _rows(url, "SELECT * FROM eval_staging")  # scratch rows are gone once a run is scored
+    assert not rows(url, "SELECT * FROM eval_staging")  # scratch rows are gone once a run is scored
 
 
 def test_unknown_endpoint_fails_and_is_recorded(dag, stack):
     dr = dag.test(run_conf={"endpoint": "nope", "deploy_id": "e2e-bad-endpoint"})
     assert dr.state == "failed"
-    run = _rows(stack["url"], "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr.run_id}")[0]
+    run = rows(stack["url"], "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr.run_id}")[0]
     assert run["status"] == "failed"
     assert "unknown endpoint 'nope'" in run["error"]
-    assert not _rows(stack["url"], "SELECT 1 FROM eval_results WHERE run_key = :k", k=run["run_key"])
+    assert not rows(stack["url"], "SELECT 1 FROM eval_results WHERE run_key = :k", k=run["run_key"])
 
 
 def test_unreachable_endpoint_fails_and_is_recorded(dag, stack, monkeypatch):
@@ -143,10 +114,10 @@ def test_unreachable_endpoint_fails_and_is_recorded(dag, stack, monkeypatch):
     monkeypatch.setenv("LLMMON_DEMO_URL", f"http://127.0.0.1:{port}/v1")
     dr = dag.test(run_conf=_conf("v1", "e2e-unreachable", max_examples=8, shards=1))
     assert dr.state == "failed"
-    run = _rows(stack["url"], "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr.run_id}")[0]
+    run = rows(stack["url"], "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr.run_id}")[0]
     assert run["status"] == "failed"
     assert f"127.0.0.1:{port}" in run["error"] and "unreachable" in run["error"]
-    assert not _rows(stack["url"], "SELECT 1 FROM eval_results WHERE run_key = :k", k=run["run_key"])
+    assert not rows(stack["url"], "SELECT 1 FROM eval_results WHERE run_key = :k", k=run["run_key"])
 
 
 def test_malformed_golden_set_fails_before_any_call(dag, stack, monkeypatch):
@@ -166,10 +137,10 @@ def test_malformed_golden_set_fails_before_any_call(dag, stack, monkeypatch):
 
     dr = dag.test(run_conf=_conf("v1", "e2e-bad-set"))
     assert dr.state == "failed"
-    run = _rows(stack["url"], "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr.run_id}")[0]
+    run = rows(stack["url"], "SELECT * FROM eval_runs WHERE run_key = :k", k=f"golden_eval/{dr.run_id}")[0]
     assert run["status"] == "failed"
     assert "cases.jsonl" in run["error"] and broken["id"] in run["error"] and "intent" in run["error"]
-    assert not _rows(stack["url"], "SELECT 1 FROM eval_results WHERE run_key = :k", k=run["run_key"])
+    assert not rows(stack["url"], "SELECT 1 FROM eval_results WHERE run_key = :k", k=run["run_key"])
     if before is not None:
         assert stack["server"].stats()["requests"] == before  # no model call was made
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import sqlalchemy as sa
 import yaml
+
+from tests.e2e.helpers import environ, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.airflow
@@ -43,12 +41,6 @@ def _spans(start: dt.datetime, n: int, ttft: float, first_id: int, replica: str 
 
 
 @pytest.fixture(scope="module")
-def airflow_db():
-    subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
-                   capture_output=True, env=os.environ.copy())
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory, airflow_db):
     from llmmon.config import DEFAULTS_PATH
 
@@ -60,15 +52,8 @@ def stack(tmp_path_factory, airflow_db):
     config = tmp / "llmmon.yaml"
     config.write_text(yaml.safe_dump(doc))
     (tmp / "traffic").mkdir()
-    saved = os.environ.get("LLMMON_CONFIG")
-    os.environ["LLMMON_CONFIG"] = str(config)
-    try:
+    with environ(LLMMON_CONFIG=str(config)):
         yield {"url": doc["warehouse"]["url"], "traffic": tmp / "traffic"}
-    finally:
-        if saved is None:
-            os.environ.pop("LLMMON_CONFIG", None)
-        else:
-            os.environ["LLMMON_CONFIG"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +63,6 @@ def dags(stack):
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert "slo_report" in bag.dags, bag.import_errors
     return bag.dags
-
-
-def _rows(url: str, sql: str, **params) -> list[dict]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
 
 
 def test_ingest_then_slo_report_fires_after_two_windows_and_recomputes_late_windows(dags, stack):
@@ -100,14 +76,14 @@ def test_ingest_then_slo_report_fires_after_two_windows_and_recomputes_late_wind
     report = dags["slo_report"]
     run = report.test(logical_date=W0 + 3 * M5 + SETTLE)  # alerts evaluated at W0 + 15m: W0..W2 have ended
     assert run.state == "success"
-    rollups = _rows(url, "SELECT window_start, n_requests, ttft_p95_s, sparse FROM slo_windows "
+    rollups = rows(url, "SELECT window_start, n_requests, ttft_p95_s, sparse FROM slo_windows "
                          "WHERE dimension = 'all' ORDER BY window_start")
     assert [r["n_requests"] for r in rollups] == [30, 30, 30, 30]
     assert [round(r["ttft_p95_s"], 3) for r in rollups] == [0.3, 2.0, 2.2, 0.3]
     assert not any(r["sparse"] for r in rollups)
-    alerts = _rows(url, "SELECT * FROM alerts WHERE rule = 'slo_window_ttft_p95'")
+    alerts = rows(url, "SELECT * FROM alerts WHERE rule = 'slo_window_ttft_p95'")
     assert [(a["state"], json.loads(a["labels"])["model"]) for a in alerts] == [("firing", "llmmon-demo-v2")]
-    events = _rows(url, "SELECT to_state, point_id FROM alert_events WHERE alert_id = :a ORDER BY at",
+    events = rows(url, "SELECT to_state, point_id FROM alert_events WHERE alert_id = :a ORDER BY at",
                    a=alerts[0]["alert_id"])
     assert [(e["to_state"], e["point_id"]) for e in events] == [
         ("pending", (W0 + M5).isoformat()), ("firing", (W0 + 2 * M5).isoformat())]
@@ -115,24 +91,24 @@ def test_ingest_then_slo_report_fires_after_two_windows_and_recomputes_late_wind
     # Late spans of W0 on another replica arrive; the first file is still in the folder (a replay).
     pq.write_table(_spans(W0 + 200 * S, 10, 0.4, 1001, replica="v2-replica-1"), stack["traffic"] / "late.parquet")
     assert dags["traffic_ingest"].test(logical_date=W0 + 5 * M5).state == "success"
-    computed = {r["window_start"]: r["computed_at"] for r in _rows(
+    computed = {r["window_start"]: r["computed_at"] for r in rows(
         url, "SELECT window_start, computed_at FROM slo_windows WHERE dimension = 'all'")}
     run = report.test(logical_date=W0 + 4 * M5 + SETTLE)
     assert run.state == "success"
-    after = _rows(url, "SELECT window_start, n_requests, computed_at FROM slo_windows WHERE dimension = 'all' "
+    after = rows(url, "SELECT window_start, n_requests, computed_at FROM slo_windows WHERE dimension = 'all' "
                        "ORDER BY window_start")
     assert [r["n_requests"] for r in after] == [40, 30, 30, 30]  # the replayed spans counted once
     changed = [r["window_start"] for r in after if r["computed_at"] != computed[r["window_start"]]]
     assert len(changed) == 1 and changed[0] == after[0]["window_start"]
-    replicas = _rows(url, "SELECT value, n_requests FROM slo_windows WHERE dimension = 'replica' "
+    replicas = rows(url, "SELECT value, n_requests FROM slo_windows WHERE dimension = 'replica' "
                           "ORDER BY window_start, value")
     assert [(r["value"], r["n_requests"]) for r in replicas][:2] == [("v2-replica-0", 30), ("v2-replica-1", 10)]
-    batches = _rows(url, "SELECT batch_id, n_spans FROM slo_batches ORDER BY processed_at, batch_id")
+    batches = rows(url, "SELECT batch_id, n_spans FROM slo_batches ORDER BY processed_at, batch_id")
     assert [b["n_spans"] for b in batches] == [120, 10]
     # W3 was fast: the alert resolved at its point; re-running the same interval changes nothing.
-    n_events = len(_rows(url, "SELECT * FROM alert_events"))
-    assert _rows(url, "SELECT state FROM alerts WHERE rule = 'slo_window_ttft_p95'")[0]["state"] == "resolved"
+    n_events = len(rows(url, "SELECT * FROM alert_events"))
+    assert rows(url, "SELECT state FROM alerts WHERE rule = 'slo_window_ttft_p95'")[0]["state"] == "resolved"
     assert report.test(logical_date=W0 + 4 * M5 + SETTLE).state == "success"
-    assert len(_rows(url, "SELECT * FROM alert_events")) == n_events
-    assert [r["n_requests"] for r in _rows(url, "SELECT n_requests FROM slo_windows WHERE dimension = 'all' "
+    assert len(rows(url, "SELECT * FROM alert_events")) == n_events
+    assert [r["n_requests"] for r in rows(url, "SELECT n_requests FROM slo_windows WHERE dimension = 'all' "
                                                 "ORDER BY window_start")] == [40, 30, 30, 30]

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
+
+from tests.e2e.helpers import environ, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.airflow
@@ -30,12 +28,6 @@ CUR1 = NOW - dt.timedelta(days=1)
 CUR2 = CUR1 + H
 V1_REQUESTS, V2_REQUESTS = 3600, 2400  # 2,400 v2 requests over two windows: ~1,200 per window
 STRATUM = "support_routing|free"  # the largest stratum, where v2's misrouted refund and billing messages show
-
-
-@pytest.fixture(scope="module")
-def airflow_db():
-    subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
-                   capture_output=True, env=os.environ.copy())
 
 
 @pytest.fixture(scope="module")
@@ -60,21 +52,13 @@ def stack(tmp_path_factory, airflow_db):
     env = {"LLMMON_CONFIG": str(config), "LLMMON_GOLDEN_EVAL_DEADLINE": "off"}
     with DemoServer(DemoServerConfig(port=0, golden_sets_dir=ROOT / "golden_sets", ttft_ms=2, latency_ms=5,
                                      jitter_ms=0)) as server:
-        saved = {k: os.environ.get(k) for k in (*env, "LLMMON_DEMO_URL")}
-        os.environ.update({**env, "LLMMON_DEMO_URL": server.base_url})
-        try:
+        with environ(**env, LLMMON_DEMO_URL=server.base_url):
             settings = load_settings()
             ref = generate_demo_traffic(settings, tmp / "traffic", requests=V1_REQUESTS, seed=1, v2_share=0.0,
                                         start_at=REF, spread=H, concurrency=16)
             cur = generate_demo_traffic(settings, tmp / "traffic", requests=V2_REQUESTS, seed=2, v2_share=1.0,
                                         start_at=CUR1, spread=2 * H, concurrency=16)
             yield {"url": doc["warehouse"]["url"], "ref": ref, "cur": cur}
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +68,6 @@ def dags(stack):
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
     return bag.dags
-
-
-def _rows(url: str, sql: str, **params) -> list[dict]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
 
 
 def _ts(value) -> str:
@@ -107,7 +82,7 @@ def test_ingest_then_judge_three_windows_shift_and_alert(dags, stack):
     url = stack["url"]
     ingest = dags["traffic_ingest"].test()
     assert ingest.state == "success"
-    n_spans = _rows(url, "SELECT COUNT(*) AS n FROM llm_spans")[0]["n"]
+    n_spans = rows(url, "SELECT COUNT(*) AS n FROM llm_spans")[0]["n"]
     assert n_spans == V1_REQUESTS + V2_REQUESTS  # one chat span per request (the app spans are skipped)
 
     judge = dags["traffic_judge"]
@@ -116,7 +91,7 @@ def test_ingest_then_judge_three_windows_shift_and_alert(dags, stack):
         assert run.state == "success"
 
     # -- quality checks on every span of the three windows ----------------------------------------------------
-    quality = _rows(url, "SELECT * FROM traffic_quality ORDER BY window_start, model_version, prompt_template, "
+    quality = rows(url, "SELECT * FROM traffic_quality ORDER BY window_start, model_version, prompt_template, "
                          "user_segment")
     by_window: dict[str, list[dict]] = {}
     for r in quality:
@@ -136,28 +111,28 @@ def test_ingest_then_judge_three_windows_shift_and_alert(dags, stack):
     assert free["refusal_rate"] == 0.0 and free["empty_rate"] == 0.0 and not free["sparse"]
 
     # -- judge scores: every sampled span of both versions -------------------------------------------------------
-    scores = _rows(url, "SELECT model_version, COUNT(*) AS n, AVG(score) AS mean FROM judge_scores "
+    scores = rows(url, "SELECT model_version, COUNT(*) AS n, AVG(score) AS mean FROM judge_scores "
                         "WHERE score IS NOT NULL AND rubric = 'helpfulness' GROUP BY model_version")
     by_version = {r["model_version"]: r for r in scores}
     assert set(by_version) == {"v1", "v2"}
     assert by_version["v1"]["n"] > 1000 and by_version["v2"]["n"] > 300
     assert by_version["v2"]["mean"] < by_version["v1"]["mean"]
-    runs = _rows(url, "SELECT judge_run_key, status FROM judge_runs ORDER BY window_start")
+    runs = rows(url, "SELECT judge_run_key, status FROM judge_runs ORDER BY window_start")
     assert [r["judge_run_key"] for r in runs] == [f"traffic_judge/{REF.isoformat()}",
                                                   f"traffic_judge/{CUR1.isoformat()}"]
     assert {r["status"] for r in runs} == {"success"}
 
     # -- shift: the v2 window against the v1 day before ----------------------------------------------------------
-    shift = {r["stratum"]: r for r in _rows(url, "SELECT * FROM judge_shift WHERE window_start = :w",
+    shift = {r["stratum"]: r for r in rows(url, "SELECT * FROM judge_shift WHERE window_start = :w",
                                             w=_sqlite_ts(CUR1))}
     row = shift[STRATUM]
     assert row["tested"] and row["shifted"], row
     assert row["mean_cur"] < row["mean_ref"] and row["p_adjusted"] < 0.05 and row["n_ref"] >= 30
-    assert not any(r["shifted"] for r in _rows(url, "SELECT shifted FROM judge_shift WHERE window_start = :w",
+    assert not any(r["shifted"] for r in rows(url, "SELECT shifted FROM judge_shift WHERE window_start = :w",
                                                w=_sqlite_ts(REF)))  # nothing to compare v1 with yet
 
     # -- sustained alerting: pending after the first v2 window, firing after the second ---------------------------
-    alerts = _rows(url, "SELECT * FROM alerts WHERE rule = 'judge_score_shift'")
+    alerts = rows(url, "SELECT * FROM alerts WHERE rule = 'judge_score_shift'")
     pending = {json.loads(a["labels"])["stratum"]: a["state"] for a in alerts}
     assert pending[STRATUM] == "pending"
     assert "firing" not in pending.values()
@@ -165,16 +140,16 @@ def test_ingest_then_judge_three_windows_shift_and_alert(dags, stack):
     run = judge.test(logical_date=CUR2 + H)
     assert run.state == "success"
     alerts = {json.loads(a["labels"])["stratum"]: a for a in
-              _rows(url, "SELECT * FROM alerts WHERE rule = 'judge_score_shift'")}
+              rows(url, "SELECT * FROM alerts WHERE rule = 'judge_score_shift'")}
     assert alerts[STRATUM]["state"] == "firing"
-    events = _rows(url, "SELECT from_state, to_state, point_id FROM alert_events WHERE alert_id = :a ORDER BY at",
+    events = rows(url, "SELECT from_state, to_state, point_id FROM alert_events WHERE alert_id = :a ORDER BY at",
                    a=alerts[STRATUM]["alert_id"])
     assert [(e["from_state"], e["to_state"], e["point_id"]) for e in events] == [
         ("inactive", "pending", CUR1.isoformat()), ("pending", "firing", CUR2.isoformat())]
 
     # -- a re-run of a window converges: same rows, no new alert transitions --------------------------------------
-    before = _rows(url, "SELECT COUNT(*) AS n FROM judge_scores")[0]["n"]
+    before = rows(url, "SELECT COUNT(*) AS n FROM judge_scores")[0]["n"]
     run = judge.test(logical_date=CUR2 + H)
     assert run.state == "success"
-    assert _rows(url, "SELECT COUNT(*) AS n FROM judge_scores")[0]["n"] == before
-    assert len(_rows(url, "SELECT * FROM alert_events WHERE alert_id = :a", a=alerts[STRATUM]["alert_id"])) == 2
+    assert rows(url, "SELECT COUNT(*) AS n FROM judge_scores")[0]["n"] == before
+    assert len(rows(url, "SELECT * FROM alert_events WHERE alert_id = :a", a=alerts[STRATUM]["alert_id"])) == 2

@@ -27,7 +27,8 @@ def run_slo_phase(
     *, settings, state: Path, server, env: dict[str, str], run_dag: Callable[[list[str], str, str], None],
     traffic: dict[str, Any],
 ) -> dict[str, Any]:
-    """Play a slow v2 burst, ingest it, run slo_report at the burst's end, and triage the last hour."""
+    """Play a slow v2 burst, ingest it, run slo_report at the burst's end, and triage the last 24 hours (as the
+    on-call engineer would, now: the SLO breach, the quality results and the demo's deployments all fall in it)."""
     from llmmon.config import load_settings
     from llmmon.slo.triage import triage
     from llmmon.traffic.demo_traffic import generate_demo_traffic
@@ -53,7 +54,7 @@ def run_slo_phase(
 
     warehouse = Warehouse(demo_settings.warehouse.url)
     started = time.perf_counter()
-    report = triage(demo_settings, warehouse, since=dt.timedelta(hours=1), until=burst_end)
+    report = triage(demo_settings, warehouse, since=dt.timedelta(hours=24))
     took = time.perf_counter() - started
     return {"burst": (burst_start, burst_end), "requests": burst.requests, "triage": report,
             "triage_seconds": took}
@@ -115,7 +116,6 @@ def format_slo_summary(warehouse, result: dict[str, Any]) -> str:
     if resolved:
         lines.append("  fired on the earlier demo traffic and resolved since (its injected errors are above the 0.5% "
                      "error-rate SLO): " + ", ".join(f"{rule} x{n}" for rule, n in sorted(resolved.items())))
-    lines += ["", f"Incident triage (llmmon triage --since 1h --until {end.isoformat()}; "
-                  f"took {result['triage_seconds']:.2f} s):"]
+    lines += ["", f"Incident triage (llmmon triage --since 24h; took {result['triage_seconds']:.2f} s):"]
     lines += ["  " + line for line in format_triage(result["triage"]).splitlines()]
     return "\n".join(lines)
