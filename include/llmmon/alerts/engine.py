@@ -306,7 +306,8 @@ def build_notification(kind: str, alert: Mapping[str, Any], rule: AlertRule | No
     """The notification of ``kind`` about a stored alert row. It holds names, labels and numbers, no secrets;
     ``rule`` (when still configured) adds its condition and description."""
     labels = {str(k): str(v) for k, v in (alert["labels"] or {}).items()}
-    where = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    # empty labels (a rollup's slice value, an unknown endpoint) stay in the payload but say nothing in one line
+    where = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if v != "")
     verb = {"firing": "firing", "renotify": "still firing", "resolved": "resolved"}[kind]
     op = f"{rule.condition.op} " if rule is not None else "threshold "
     summary = (

@@ -331,6 +331,8 @@ def test_notification_text_for_each_kind():
            "started_at": at(1), "fired_at": at(2), "resolved_at": at(3), "last_point_id": "golden_eval/r03"}
     n = build_notification("resolved", row, rule())
     assert n.summary == "[warning] errors resolved: eval.error_share = 0.01235 (> 0.01) on endpoint=prod"
+    rollup = build_notification("firing", {**row, "labels": {"endpoint": "prod", "value": ""}}, rule())
+    assert rollup.summary.endswith(" on endpoint=prod") and rollup.labels == {"endpoint": "prod", "value": ""}
     assert n.description.splitlines() == [
         "Too many endpoint errors.",
         "Fires after 2 consecutive points with value > 0.1; resolves when value < 0.05.",
