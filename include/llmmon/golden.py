@@ -17,13 +17,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from llmmon.errors import GoldenSetError, RunConfError
 from llmmon.records import ChatRequest
 from llmmon.yamlio import parse_yaml
 
 SUITE_FILE = "suite.yaml"
+
+
+def _unique_intents(intents: list[str]) -> list[str]:
+    repeated = sorted({i for i in intents if intents.count(i) > 1})
+    if repeated:
+        raise ValueError(f"intents must be unique; repeated: {', '.join(repeated)}")
+    return intents
+
+
+# The intents a suite file declares (golden sets and retrieval suites): at least one, none empty, none repeated.
+Intents = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1), AfterValidator(_unique_intents)]
 CASE_FIELDS = ("id", "intent", "task_type", "input", "reference", "tags", "scorer", "params")
 KEY_SEPARATOR = "#"
 
@@ -43,17 +54,9 @@ class _SuiteFile(BaseModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
     cases: Annotated[str, Field(min_length=1)] = "cases.jsonl"
-    intents: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    intents: Intents
     min_examples_per_intent: Annotated[int, Field(ge=0)] = 1
     task_types: Annotated[dict[str, _SuiteFileTaskType], Field(min_length=1)]
-
-    @field_validator("intents")
-    @classmethod
-    def _unique(cls, intents: list[str]) -> list[str]:
-        repeated = sorted({i for i in intents if intents.count(i) > 1})
-        if repeated:
-            raise ValueError(f"intents must be unique; repeated: {', '.join(repeated)}")
-        return intents
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llmmon.errors import GoldenSetError
-from llmmon.golden import content_version, find_suite_dir
+from llmmon.golden import Intents, content_version, find_suite_dir
 from llmmon.yamlio import parse_yaml
 
 SUITE_FILE = "suite.yaml"
@@ -35,17 +35,9 @@ class _SuiteFile(BaseModel):
     description: str = ""
     queries: Annotated[str, Field(min_length=1)] = "queries.jsonl"
     corpus: Annotated[str, Field(min_length=1)] | None = "corpus.jsonl"
-    intents: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    intents: Intents
     min_queries_per_intent: Annotated[int, Field(ge=0)] = 1
     max_grade: Annotated[int, Field(ge=1, le=100)] = 3
-
-    @field_validator("intents")
-    @classmethod
-    def _unique(cls, intents: list[str]) -> list[str]:
-        repeated = sorted({i for i in intents if intents.count(i) > 1})
-        if repeated:
-            raise ValueError(f"intents must be unique; repeated: {', '.join(repeated)}")
-        return intents
 
 
 @dataclass(frozen=True)
