@@ -52,13 +52,10 @@ LLM_SPANS = Asset("llmmon://llm_spans")  # published by traffic_ingest
 def drift_report():
     @task
     def compute(**context) -> dict:
-        import datetime as dt
-
         from airflow.sdk.exceptions import AirflowFailException
 
-        from llmmon.drift.job import artifact_dir, artifacts_root, run_drift
+        from llmmon.drift.job import run_drift, stage_report, windows_to_test
         from llmmon.errors import ConfigError, RunConfError
-        from llmmon.quality.windows import run_window, windows_in
         from llmmon_airflow.connections import airflow_secret_resolver
         from llmmon_airflow.tasks import settings_and_warehouse
 
@@ -67,21 +64,10 @@ def drift_report():
         params = context["params"]
         runs = []
         try:
-            if bool(params.get("window_start")) != bool(params.get("window_end")):
-                raise RunConfError("give both window_start and window_end, or neither")
-            if params.get("window_start"):
-                try:
-                    start = dt.datetime.fromisoformat(params["window_start"])
-                    end = dt.datetime.fromisoformat(params["window_end"])
-                except ValueError as exc:
-                    raise RunConfError(f"window_start/window_end: {exc}") from None
-                if start.tzinfo is None or end.tzinfo is None:
-                    raise RunConfError("window_start and window_end need a UTC offset, e.g. 2026-11-27T00:00:00Z")
-                windows = [(start, end)]
-            else:  # the drift.window windows of the data interval (one, with the default 1d window)
-                start, end = run_window(context.get("data_interval_start"), context.get("data_interval_end"),
-                                        context["dag_run"].run_after, settings.drift.window)
-                windows = windows_in(start, end, settings.drift.window)
+            windows = windows_to_test(settings.drift, params.get("window_start"), params.get("window_end"),
+                                      data_interval_start=context.get("data_interval_start"),
+                                      data_interval_end=context.get("data_interval_end"),
+                                      run_after=context["dag_run"].run_after)
             for ws, we in windows:
                 outcome = run_drift(settings, warehouse, window_start=ws, window_end=we,
                                     endpoint=params.get("endpoint"), reference=params.get("reference"),
@@ -93,16 +79,8 @@ def drift_report():
                 for m in outcome.drifted_features:
                     print(f"  drifted: {m['feature']} {m['method']}={m['statistic']:.4g} (threshold "
                           f"{m['threshold']:.4g}), effect {m['effect']:.4g} >= {m['effect_floor']:.4g}")
-                folder = None
-                if settings.drift.report.enabled:
-                    root = artifacts_root(settings.drift)
-                    if outcome.sample:
-                        from llmmon.drift.report import save_sample
-
-                        folder = save_sample(root, run["run_key"], outcome.sample)
-                    else:
-                        folder = artifact_dir(root, run["run_key"])
-                runs.append({"run_key": run["run_key"], "folder": folder, "status": run["status"]})
+                runs.append({"run_key": run["run_key"], "folder": stage_report(settings.drift, outcome),
+                             "status": run["status"]})
         except (ConfigError, RunConfError) as exc:  # bad conf or config: retrying cannot fix it
             raise AirflowFailException(str(exc)) from exc
         return {"runs": runs, "window_end": windows[-1][1].isoformat()}

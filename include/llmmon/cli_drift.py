@@ -45,8 +45,7 @@ def format_outcome(run: dict, metrics: list[dict]) -> str:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from llmmon.drift.job import artifacts_root, run_drift
-    from llmmon.quality.windows import floor_time
+    from llmmon.drift.job import run_drift, stage_report, windows_to_test
     from llmmon.warehouse import Warehouse
 
     if (args.start is None) != (args.end is None):
@@ -55,19 +54,17 @@ def cmd_drift(args: argparse.Namespace) -> int:
     settings = _settings(args)
     wh = Warehouse(settings.warehouse.url)
     wh.upgrade()
-    if args.start is None:  # the last complete window
-        end = floor_time(dt.datetime.now(dt.UTC), settings.drift.window)
-        start = end - settings.drift.window
-    else:
-        start, end = args.start, args.end
+    # the window given, else the last complete window before now
+    ((start, end),) = windows_to_test(settings.drift, args.start, args.end)[-1:]
     outcome = run_drift(settings, wh, window_start=start, window_end=end, endpoint=args.endpoint,
                         reference=args.reference)
     run = outcome.run
-    if args.report and settings.drift.report.enabled and outcome.sample:
-        from llmmon.drift.report import save_sample, write_report
+    if args.report and outcome.sample:
+        from llmmon.drift.report import write_report
 
-        folder = save_sample(artifacts_root(settings.drift), run["run_key"], outcome.sample)
-        run["report_uri"] = write_report(settings, wh, run["run_key"], folder)
+        folder = stage_report(settings.drift, outcome)
+        if folder is not None:
+            run["report_uri"] = write_report(settings, wh, run["run_key"], folder)
     if args.json:
         print(json.dumps({"run": run, "metrics": outcome.metrics}, default=str))
     else:

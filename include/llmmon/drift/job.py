@@ -93,6 +93,48 @@ def artifact_dir(root: str, run_key: str) -> str:
     return f"{root}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_key.removeprefix(DAG_ID + '/'))}"
 
 
+def windows_to_test(
+    cfg: DriftConfig,
+    window_start: str | dt.datetime | None,
+    window_end: str | dt.datetime | None,
+    *,
+    data_interval_start: dt.datetime | None = None,
+    data_interval_end: dt.datetime | None = None,
+    run_after: dt.datetime | None = None,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The windows a run tests: the one given (both bounds, ISO 8601 with an offset), else the ``drift.window``
+    windows of the data interval (one with the default 1d window), else the last complete window before
+    ``run_after`` (now). Raises RunConfError for one bound without the other, or a bound without an offset."""
+    from llmmon.quality.windows import run_window, windows_in
+
+    if bool(window_start) != bool(window_end):
+        raise RunConfError("give both window_start and window_end, or neither")
+    if window_start:
+        try:
+            bounds = [b if isinstance(b, dt.datetime) else dt.datetime.fromisoformat(b)
+                      for b in (window_start, window_end)]
+        except ValueError as exc:
+            raise RunConfError(f"window_start/window_end: {exc}") from None
+        if any(b.tzinfo is None for b in bounds):
+            raise RunConfError("window_start and window_end need a UTC offset, e.g. 2026-11-27T00:00:00Z")
+        return [(bounds[0], bounds[1])]
+    start, end = run_window(data_interval_start, data_interval_end, run_after or dt.datetime.now(dt.UTC), cfg.window)
+    return windows_in(start, end, cfg.window)
+
+
+def stage_report(cfg: DriftConfig, outcome: DriftOutcome) -> str | None:
+    """Prepare the run's report folder (its feature sample, when there is one) for ``report.write_report``;
+    None when reports are disabled."""
+    if not cfg.report.enabled:
+        return None
+    root = artifacts_root(cfg)
+    if outcome.sample:
+        from llmmon.drift.report import save_sample  # report imports this module
+
+        return save_sample(root, outcome.run["run_key"], outcome.sample)
+    return artifact_dir(root, outcome.run["run_key"])
+
+
 def _seed(run_key: str) -> int:
     return zlib.crc32(run_key.encode())
 
