@@ -18,30 +18,10 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from llmmon_airflow.dag_defaults import default_args
+from llmmon_airflow.tasks import record_retrieval_failure_callback
 
 DOC = __doc__
 STAGES = ["daily", "deploy", "manual"]
-
-
-def _record_failure(context: dict[str, Any]) -> None:
-    """on_failure_callback: a task that failed for good marks its running retrieval run failed."""
-    import logging
-
-    try:
-        from llmmon.retrieval.run import run_key_for
-        from llmmon.warehouse import retrieval_store
-        from llmmon_airflow.tasks import settings_and_warehouse
-
-        _, warehouse = settings_and_warehouse()
-        run_key = run_key_for(context["dag"].dag_id, context["run_id"])
-        row = retrieval_store.get_run(warehouse, run_key)
-        if row is not None and row["status"] == "running":
-            exc = context.get("exception")
-            ti = context.get("task_instance") or context.get("ti")
-            retrieval_store.fail_run(warehouse, run_key, f"task {getattr(ti, 'task_id', '?')} failed: "
-                                     f"{type(exc).__name__ if exc else 'error'}: {exc}")
-    except Exception:  # a callback must never raise
-        logging.getLogger("llmmon.airflow").exception("could not record the failure of the retrieval run")
 
 
 def _spec(context: dict[str, Any], settings, warehouse):
@@ -49,20 +29,6 @@ def _spec(context: dict[str, Any], settings, warehouse):
 
     return resolve_run_spec(settings, dict(context["params"]), dag_id=context["dag"].dag_id,
                             dag_run_id=context["run_id"], warehouse=warehouse)
-
-
-def _bad_input_fails_run(warehouse, run_key: str, fn, **known):
-    """Bad conf or suite: record the run failed with the reason, fail the task without retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from llmmon.errors import LlmmonError
-    from llmmon.warehouse import retrieval_store
-
-    try:
-        return fn()
-    except LlmmonError as exc:
-        retrieval_store.fail_run(warehouse, run_key, f"{type(exc).__name__}: {exc}", **known)
-        raise AirflowFailException(str(exc)) from exc
 
 
 @dag(
@@ -73,7 +39,7 @@ def _bad_input_fails_run(warehouse, run_key: str, fn, **known):
     max_active_runs=4,
     doc_md=DOC,
     tags=["llmmon", "eval", "retrieval", "rag"],
-    default_args=default_args(_record_failure),
+    default_args=default_args(record_retrieval_failure_callback),
     params={
         "retriever": Param(None, type=["null", "string"], description="Retriever name from retrieval.retrievers"),
         "index_version": Param(None, type=["null", "string"], maxLength=200,
@@ -93,7 +59,8 @@ def rag_eval():
     @task
     def start(**context) -> str:
         from llmmon.retrieval.run import load_suite, run_key_for, start_run
-        from llmmon_airflow.tasks import settings_and_warehouse
+        from llmmon.warehouse import retrieval_store
+        from llmmon_airflow.tasks import bad_input_fails_run, settings_and_warehouse
 
         settings, warehouse = settings_and_warehouse()
         warehouse.upgrade()
@@ -105,15 +72,14 @@ def rag_eval():
                  "suite": params.get("suite") or settings.retrieval.suite,
                  "stage": params.get("stage") if params.get("stage") in STAGES else "manual"}
 
-        def go() -> str:
+        with bad_input_fails_run(warehouse, run_key, fail=lambda *a, **k: retrieval_store.fail_run(warehouse, *a, **k),
+                                 **known):
             spec = _spec(context, settings, warehouse)
             suite = load_suite(settings, spec.suite)
             start_run(settings, warehouse, spec, suite)
-            print(f"rag_eval {run_key}: retriever {spec.retriever} index {spec.index_version} on {suite.name}@"
-                  f"{suite.version} ({len(suite.queries)} queries, stage {spec.stage})")
-            return spec.run_key
-
-        return _bad_input_fails_run(warehouse, run_key, go, **known)
+        print(f"rag_eval {run_key}: retriever {spec.retriever} index {spec.index_version} on {suite.name}@"
+              f"{suite.version} ({len(suite.queries)} queries, stage {spec.stage})")
+        return spec.run_key
 
     @task
     def retrieve_and_score(run_key: str) -> str:

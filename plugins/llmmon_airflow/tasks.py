@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 log = logging.getLogger("llmmon.airflow")
@@ -26,38 +26,71 @@ def run_key_from_context(context: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def bad_input_fails_run(warehouse, run_key: str, **known: Any) -> Iterator[None]:
+def bad_input_fails_run(warehouse, run_key: str, *, fail: Callable[..., None] | None = None,
+                        **known: Any) -> Iterator[None]:
     """Bad configuration, golden set, run conf or an unreachable endpoint: record the run as failed with the
-    reason and fail the task without retries (retrying cannot fix input). Other errors propagate and retry."""
+    reason and fail the task without retries (retrying cannot fix input). Other errors propagate and retry.
+    ``fail(run_key, reason, **known)`` records it: an eval run by default, any run table's writer otherwise."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from llmmon.errors import LlmmonError
 
+    fail = fail or warehouse.fail_eval_run
     try:
         yield
     except LlmmonError as exc:
         log.error("%s", exc)
         try:
-            warehouse.fail_eval_run(run_key, f"{type(exc).__name__}: {exc}", **known)
+            fail(run_key, f"{type(exc).__name__}: {exc}", **known)
         except Exception:  # recording is best effort; the task fails with the real reason either way
             log.exception("could not record the failure of %s in the warehouse", run_key)
         raise AirflowFailException(str(exc)) from exc
 
 
-def record_failure_callback(context: dict[str, Any]) -> None:
-    """on_failure_callback: a task that failed for good (retries exhausted) marks its running eval run failed."""
-    try:
-        settings, warehouse = settings_and_warehouse()
-        run_key = run_key_from_context(context)
-        exc = context.get("exception")
-        ti = context.get("task_instance") or context.get("ti")
-        where = getattr(ti, "task_id", "?")
-        row = warehouse.get_eval_run(run_key)
-        # a scored run stays scored: a later step failing (compare, alert) does not void its results
-        if row is None or row["status"] == "running":
-            warehouse.fail_eval_run(run_key, f"task {where} failed: {type(exc).__name__ if exc else 'error'}: {exc}")
-    except Exception:  # a callback must never raise; observability degrades, it does not fail
-        log.exception("llmmon failure callback could not record the failure")
+def failure_callback(
+    get_run: Callable[[Any, str], dict[str, Any] | None], fail_run: Callable[[Any, str, str], None]
+) -> Callable[[dict[str, Any]], None]:
+    """An on_failure_callback: a task that failed for good (retries exhausted) marks its still-running run failed.
+    ``get_run(warehouse, run_key)`` reads the run, ``fail_run(warehouse, run_key, reason)`` records the failure;
+    the run key is the DAG run's (``run_key_from_context``)."""
+
+    def callback(context: dict[str, Any]) -> None:
+        try:
+            _, warehouse = settings_and_warehouse()
+            run_key = run_key_from_context(context)
+            exc = context.get("exception")
+            ti = context.get("task_instance") or context.get("ti")
+            where = getattr(ti, "task_id", "?")
+            row = get_run(warehouse, run_key)
+            # a scored run stays scored: a later step failing (compare, alert) does not void its results
+            if row is None or row["status"] == "running":
+                fail_run(warehouse, run_key,
+                         f"task {where} failed: {type(exc).__name__ if exc else 'error'}: {exc}")
+        except Exception:  # a callback must never raise; observability degrades, it does not fail
+            log.exception("llmmon failure callback could not record the failure")
+
+    return callback
+
+
+# golden_eval's runs (eval_runs)
+record_failure_callback = failure_callback(lambda wh, key: wh.get_eval_run(key),
+                                           lambda wh, key, reason: wh.fail_eval_run(key, reason))
+
+
+def _retrieval_get(warehouse, run_key: str) -> dict[str, Any] | None:
+    from llmmon.warehouse import retrieval_store
+
+    return retrieval_store.get_run(warehouse, run_key)
+
+
+def _retrieval_fail(warehouse, run_key: str, reason: str, **known: Any) -> None:
+    from llmmon.warehouse import retrieval_store
+
+    retrieval_store.fail_run(warehouse, run_key, reason, **known)
+
+
+# rag_eval's runs (retrieval_runs)
+record_retrieval_failure_callback = failure_callback(_retrieval_get, _retrieval_fail)
 
 
 PROVIDER_CHANGES_URI = "llmmon://provider_model_changes"

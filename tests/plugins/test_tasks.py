@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
+import pytest
+
 from llmmon import golden_eval as ge
 from llmmon.config import env_secret_resolver
 
@@ -71,3 +73,44 @@ def test_provider_triggered_eval_keeps_the_recorded_change_and_compares_with_ear
     assert warehouse.get_deployment(deploy_id) == before  # source "provider" and first-seen time kept
     # the previous deployment (d1, v1) has runs: they are the baseline
     assert warehouse.get_eval_run(key)["baseline_run_key"] == base
+
+
+def test_failure_callbacks_fail_a_running_run_and_leave_a_finished_one(warehouse, monkeypatch):
+    from llmmon.warehouse import retrieval_store
+    from llmmon.warehouse.schema_retrieval import retrieval_runs
+    from llmmon_airflow.tasks import record_retrieval_failure_callback
+
+    monkeypatch.setenv("LLMMON_WAREHOUSE_URL", warehouse.engine.url.render_as_string(hide_password=False))
+    for key in ("rag_eval/manual__1", "rag_eval/manual__2"):
+        retrieval_store.start_run(warehouse, {"run_key": key, "retriever": "demo", "index_version": "v1",
+                                              "suite": "rag_support", "stage": "manual"})
+    with warehouse.engine.begin() as conn:  # the second run finished before a later task failed
+        conn.execute(retrieval_runs.update()
+                     .where(retrieval_runs.c.run_key == "rag_eval/manual__2").values(status="success"))
+
+    def context(run_id):
+        return {"dag": SimpleNamespace(dag_id="rag_eval"), "run_id": run_id,
+                "task_instance": SimpleNamespace(task_id="retrieve_and_score"), "exception": TimeoutError("slow")}
+
+    record_retrieval_failure_callback(context("manual__1"))
+    record_retrieval_failure_callback(context("manual__2"))
+    failed = retrieval_store.get_run(warehouse, "rag_eval/manual__1")
+    assert failed["status"] == "failed"
+    assert "task retrieve_and_score failed: TimeoutError: slow" in failed["error"]
+    assert retrieval_store.get_run(warehouse, "rag_eval/manual__2")["status"] == "success"
+
+
+def test_bad_input_records_through_the_given_writer(warehouse):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from llmmon.errors import RunConfError
+    from llmmon.warehouse import retrieval_store
+    from llmmon_airflow.tasks import bad_input_fails_run
+
+    known = {"retriever": "demo", "index_version": "?", "suite": "rag_support", "stage": "manual"}
+    with pytest.raises(AirflowFailException, match="unknown retriever"), \
+            bad_input_fails_run(warehouse, "rag_eval/manual__3",
+                                fail=lambda *a, **k: retrieval_store.fail_run(warehouse, *a, **k), **known):
+        raise RunConfError("unknown retriever 'nope'")
+    row = retrieval_store.get_run(warehouse, "rag_eval/manual__3")
+    assert (row["status"], row["error"]) == ("failed", "RunConfError: unknown retriever 'nope'")

@@ -75,12 +75,16 @@ def get_run(warehouse: Warehouse, run_key: str) -> dict[str, Any] | None:
 def fail_run(warehouse: Warehouse, run_key: str, error: str, **known: Any) -> None:
     """Mark the run failed with ``error``; creates the row from ``known`` columns when it does not exist (a run can
     fail before it started, on bad run conf). Requires retriever, index_version, suite and stage for a new row."""
-    existing = get_run(warehouse, run_key)
     row = {**known, "run_key": run_key, "status": "failed", "error": error, "finished_at": _now()}
-    if existing is None:
+    with warehouse.engine.begin() as conn:
+        c = retrieval_runs.c
+        if conn.execute(sa.select(c.run_key).where(c.run_key == run_key)).first() is not None:
+            # an UPDATE, not an upsert: the insert half of an upsert would need every NOT NULL column
+            conn.execute(retrieval_runs.update().where(c.run_key == run_key).values(
+                {k: v for k, v in row.items() if k != "run_key"}))
+            return
         row = {"retriever": "?", "index_version": "?", "suite": "?", "stage": "manual", **row}
         row.setdefault("started_at", row["finished_at"])
-    with warehouse.engine.begin() as conn:
         upsert(conn, retrieval_runs, [row], ["run_key"])
 
 
