@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 
@@ -12,13 +11,6 @@ def _settings(args: argparse.Namespace):
     from llmmon.config import load_settings
 
     return load_settings(getattr(args, "config", None))
-
-
-def _time(value: str) -> dt.datetime:
-    t = dt.datetime.fromisoformat(value)
-    if t.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{value!r} needs a time zone, e.g. 2026-11-27T00:00:00+00:00")
-    return t
 
 
 def format_outcome(run: dict, metrics: list[dict]) -> str:
@@ -45,6 +37,7 @@ def format_outcome(run: dict, metrics: list[dict]) -> str:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
+    from llmmon.config import parse_aware_time
     from llmmon.drift.job import run_drift, stage_report, windows_to_test
     from llmmon.warehouse import Warehouse
 
@@ -54,8 +47,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
     settings = _settings(args)
     wh = Warehouse(settings.warehouse.url)
     wh.upgrade()
+    bounds = [None if t is None else parse_aware_time(t, flag) for t, flag in ((args.start, "--start"),
+                                                                                (args.end, "--end"))]
     # the window given, else the last complete window before now
-    ((start, end),) = windows_to_test(settings.drift, args.start, args.end)[-1:]
+    ((start, end),) = windows_to_test(settings.drift, *bounds)[-1:]
     outcome = run_drift(settings, wh, window_start=start, window_end=end, endpoint=args.endpoint,
                         reference=args.reference)
     run = outcome.run
@@ -91,8 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "calibrated thresholds and effect floors, and write drift_runs / drift_metrics.",
     )
     d.add_argument("--config", help="llmmon config file (default: LLMMON_CONFIG or the embedded defaults)")
-    d.add_argument("--start", type=_time, help="window start, ISO 8601 with offset (default: the last complete window)")
-    d.add_argument("--end", type=_time, help="window end (exclusive)")
+    d.add_argument("--start", help="window start, ISO 8601 with offset (default: the last complete window)")
+    d.add_argument("--end", help="window end (exclusive)")
     d.add_argument("--reference", help="rolling, or a named reference of drift.references")
     d.add_argument("--endpoint", help="only this endpoint's spans")
     d.add_argument("--report", action="store_true", help="also render the Evidently HTML report (slow: imports Evidently)")

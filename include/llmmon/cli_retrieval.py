@@ -85,26 +85,16 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _utc(value: str, flag: str) -> dt.datetime:
-    from llmmon.errors import RunConfError
-
-    try:
-        t = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise RunConfError(f"{flag}: {value!r} is not an ISO 8601 time") from None
-    if t.tzinfo is None:
-        raise RunConfError(f"{flag}: {value!r} needs a time zone, e.g. 2026-11-28T00:00:00+00:00")
-    return t
-
-
 def cmd_context(args: argparse.Namespace) -> int:
+    from llmmon.config import parse_aware_time
     from llmmon.retrieval.traffic import judge_traffic
     from llmmon.warehouse import Warehouse
 
     settings = _settings(args)
     wh = Warehouse(settings.warehouse.url)
     wh.upgrade()
-    windows = judge_traffic(settings, wh, _utc(args.start, "--start"), _utc(args.end, "--end"))
+    start, end = parse_aware_time(args.start, "--start"), parse_aware_time(args.end, "--end")
+    windows = judge_traffic(settings, wh, start, end)
     for w in windows:
         mean = "-" if w["mean_relevance"] is None else f"{w['mean_relevance']:.3f}"
         print(f"{w['window_start']}: {w['rag_spans']} RAG spans, {w['sampled']} sampled, {w['rated']} chunks rated "

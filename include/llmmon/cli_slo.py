@@ -20,17 +20,9 @@ def _settings_and_warehouse(args: argparse.Namespace):
 
 
 def _when(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    from llmmon.errors import ConfigError
+    from llmmon.config import parse_aware_time
 
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--until {text!r} is not an ISO 8601 time") from None
-    if value.tzinfo is None:
-        raise ConfigError(f"--until {text!r} needs a time zone, e.g. 2026-11-20T10:00:00+00:00")
-    return value
+    return None if text is None else parse_aware_time(text, "--until")
 
 
 def _duration(text: str) -> dt.timedelta:

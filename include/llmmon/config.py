@@ -140,6 +140,18 @@ def parse_duration(value: object) -> dt.timedelta:
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
 
 
+def parse_aware_time(text: str, what: str) -> dt.datetime:
+    """An ISO 8601 time with a UTC offset (a command-line bound such as ``--until``). Raises ConfigError naming
+    ``what``: a time without an offset is refused, since guessing its zone shifts every window silently."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{what}: {text!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise ConfigError(f"{what}: {text!r} needs a time zone, e.g. 2026-11-28T00:00:00+00:00")
+    return value
+
+
 class _Route(_Strict):
     """Common settings of an alert route: a name rules refer to, and delivery retries."""
 

@@ -115,3 +115,16 @@ def test_env_secret_resolver():
     assert "sk-123" not in str(err.value)
     with pytest.raises(ConfigError, match="AIRFLOW_CONN_OTHER"):
         resolve(SecretRef(airflow_connection="other"))
+
+
+def test_parse_aware_time_names_the_flag_and_refuses_a_naive_time():
+    import datetime as dt
+
+    from llmmon.config import parse_aware_time
+    from llmmon.errors import ConfigError
+
+    assert parse_aware_time("2026-11-28T05:00:00Z", "--start") == dt.datetime(2026, 11, 28, 5, tzinfo=dt.UTC)
+    with pytest.raises(ConfigError, match=r"--start: '2026-11-28T05:00:00' needs a time zone"):
+        parse_aware_time("2026-11-28T05:00:00", "--start")
+    with pytest.raises(ConfigError, match=r"--end: 'tomorrow' is not an ISO 8601 time"):
+        parse_aware_time("tomorrow", "--end")
